@@ -1,0 +1,7 @@
+"""``python -m maple_bench`` runs the ``maple-bench`` command."""
+
+import sys
+
+from maple_bench.cli import main
+
+sys.exit(main())

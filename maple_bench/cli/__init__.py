@@ -1,0 +1,87 @@
+"""The ``maple-bench`` command.
+
+Subcommands are plug-ins: each is a module with ``add_parser(subparsers)`` that registers its
+parser and sets ``func=run`` (``run(args) -> int``). Core commands are listed in
+:data:`CORE_COMMANDS`; the ``annotation`` and ``leaderboards`` packages add theirs through the
+``maple_bench.commands`` entry-point group, so ``maple_bench`` never imports them. Modules keep
+heavy imports inside ``run`` so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+
+from maple_bench import __version__
+
+CORE_COMMANDS: dict[str, str] = {
+    "synth": "maple_bench.cli.synth",
+    "build": "maple_bench.cli.build",
+    "inspect": "maple_bench.cli.inspect",
+    "train": "maple_bench.cli.train",
+}
+ENTRY_POINT_GROUP = "maple_bench.commands"
+
+
+def _command_modules() -> dict[str, str]:
+    mods = dict(CORE_COMMANDS)
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        mods.setdefault(ep.name, ep.value)
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maple-bench",
+        description=(
+            "Build, inspect and train on MAPLE benchmarks (modality-aware evaluation and MAPO "
+            "post-training for omni-modal models). Evaluation is the separate `maple-eval` command."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"maple-bench {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in sorted(_command_modules().items()):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            # A command whose module is not there yet (or whose optional dependency is missing)
+            # is listed with the reason rather than breaking every other command.
+            p = sub.add_parser(name, help=f"(unavailable: {e})")
+            p.set_defaults(func=_unavailable(name, str(e)))
+            continue
+        mod.add_parser(sub)
+    return parser
+
+
+def _unavailable(name: str, reason: str):  # noqa: ANN202
+    def run(args: argparse.Namespace) -> int:
+        print(f"maple-bench {name}: unavailable: {reason}", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
