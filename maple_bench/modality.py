@@ -34,8 +34,17 @@ for _m, _words in {
     Modality.V: ("v", "video", "vid", "visual", "vision", "frames", "frame", "image", "images"),
     Modality.A: ("a", "audio", "aud", "sound", "acoustic", "speech"),
     Modality.S: (
-        "s", "sub", "subs", "subtitle", "subtitles", "text", "transcript", "asr", "caption",
-        "captions", "t",
+        "s",
+        "sub",
+        "subs",
+        "subtitle",
+        "subtitles",
+        "text",
+        "transcript",
+        "asr",
+        "caption",
+        "captions",
+        "t",
     ),
 }.items():
     for _w in _words:

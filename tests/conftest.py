@@ -16,7 +16,9 @@ pytest_plugins = ["tests.fixtures.media"]
 
 
 @pytest.fixture(autouse=True)
-def _hermetic_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _hermetic_caches(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Send every Hugging Face / XDG cache to a temp dir and forbid Hub access."""
     root = tmp_path_factory.mktemp("caches")
     for var, sub in {

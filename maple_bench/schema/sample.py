@@ -114,7 +114,9 @@ class Sample:
             raise SchemaError(str(e), row_id=rid, field="rmt") from None
         object.__setattr__(self, "rmt", rmt)
         try:
-            pres = rmt if self.presentation is None else parse_tag(self.presentation, allow_blind=True)
+            pres = (
+                rmt if self.presentation is None else parse_tag(self.presentation, allow_blind=True)
+            )
         except ModalityParseError as e:
             raise SchemaError(str(e), row_id=rid, field="presentation") from None
         object.__setattr__(self, "presentation", pres)
@@ -141,11 +143,15 @@ class Sample:
         try:
             json.dumps(dict(self.metadata), sort_keys=True)
         except (TypeError, ValueError) as e:
-            raise SchemaError(f"metadata is not JSON-serialisable: {e}", row_id=rid, field="metadata") from None
+            raise SchemaError(
+                f"metadata is not JSON-serialisable: {e}", row_id=rid, field="metadata"
+            ) from None
         if self.task == "qa":
             self._validate_qa()
         elif self.none_reason is not None:
-            raise SchemaError("captioning rows carry no none_reason", row_id=rid, field="none_reason")
+            raise SchemaError(
+                "captioning rows carry no none_reason", row_id=rid, field="none_reason"
+            )
 
     def _validate_qa(self) -> None:
         rid = self.id
@@ -181,13 +187,16 @@ class Sample:
                 row_id=rid,
                 field="none_reason",
             )
-        if self.condition is Condition.DEFICIT and NONE_OPTION in self.options:
-            if self.answer != NONE_OPTION:
-                raise SchemaError(
-                    "a deficit presentation with a None option must have None as its answer",
-                    row_id=rid,
-                    field="answer",
-                )
+        if (
+            self.condition is Condition.DEFICIT
+            and NONE_OPTION in self.options
+            and self.answer != NONE_OPTION
+        ):
+            raise SchemaError(
+                "a deficit presentation with a None option must have None as its answer",
+                row_id=rid,
+                field="answer",
+            )
 
     # -- convenience --------------------------------------------------------------------------
     @property
@@ -216,7 +225,9 @@ class Sample:
 
     def present_as(self, presentation: Tag | str, **changes: Any) -> Sample:
         """A copy shown under another presentation (condition re-derived)."""
-        return replace(self, presentation=parse_tag(presentation, allow_blind=True), condition=None, **changes)
+        return replace(
+            self, presentation=parse_tag(presentation, allow_blind=True), condition=None, **changes
+        )
 
     def replace(self, **changes: Any) -> Sample:
         """A validated copy with some fields changed."""

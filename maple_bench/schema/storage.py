@@ -105,7 +105,9 @@ def sample_from_row(row: Mapping[str, Any], *, file: str | None = None) -> Sampl
             try:
                 meta = json.loads(meta_raw)
             except json.JSONDecodeError as e:
-                raise SchemaError(f"metadata is not valid JSON: {e}", row_id=rid, field="metadata") from None
+                raise SchemaError(
+                    f"metadata is not valid JSON: {e}", row_id=rid, field="metadata"
+                ) from None
         else:
             meta = dict(meta_raw)
         pres = row.get("presentation")
