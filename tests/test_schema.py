@@ -127,9 +127,11 @@ def test_validation_names_row_and_field(
     assert "row-7" in str(err.value) and field in str(err.value) and needle in str(err.value)
 
 
-def test_deficit_with_none_option_must_answer_none() -> None:
-    with pytest.raises(SchemaError, match="deficit"):
-        qa(rmt="VA", presentation=S, options=(*OPTS, NONE_OPTION), answer="red circle")
+def test_deficit_rows_may_keep_a_content_answer() -> None:
+    # QA+ builds answer None on deficit rows, but the record itself allows a content target:
+    # annotation ablations ask "does this presentation suffice?" with the original answer.
+    s = qa(rmt="VA", presentation=S, options=(*OPTS, NONE_OPTION), answer="red circle")
+    assert s.condition is Condition.DEFICIT and s.answer_index == 0
 
 
 def test_duplicate_ids_are_refused_with_file_and_rows() -> None:

@@ -187,17 +187,6 @@ class Sample:
                 row_id=rid,
                 field="none_reason",
             )
-        if (
-            self.condition is Condition.DEFICIT
-            and NONE_OPTION in self.options
-            and self.answer != NONE_OPTION
-        ):
-            raise SchemaError(
-                "a deficit presentation with a None option must have None as its answer",
-                row_id=rid,
-                field="answer",
-            )
-
     # -- convenience --------------------------------------------------------------------------
     @property
     def answer_index(self) -> int | None:

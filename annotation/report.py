@@ -1,0 +1,140 @@
+"""The `agree` report: agreement statistics, a per-tag confusion matrix (table + PNG), and the
+items that need adjudication. Reads :class:`Label` rows; the statistics are in :mod:`agree`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from annotation.agree import (
+    cohen_kappa,
+    confusion_matrix,
+    fleiss_kappa,
+    krippendorff_alpha_nominal,
+    majority,
+    pivot_ratings,
+    ratings_to_counts,
+)
+from annotation.labels import Label
+from maple_bench.fileio import atomic_write_json, atomic_write_text
+from maple_bench.modality import TAG_NAMES
+
+
+def agreement(labels: Sequence[Label]) -> dict[str, Any]:
+    """Statistics for a label set: Cohen's kappa for two annotators (pairwise mean for more),
+    Fleiss' kappa over items rated by every annotator, Krippendorff's alpha over all items."""
+    rows = [{"item_id": lb.item_id, "annotator": lb.annotator, "rmt": lb.rmt} for lb in labels]
+    items, raters, grid = pivot_ratings(rows)
+    out: dict[str, Any] = {"n_items": len(items), "annotators": raters, "n_labels": len(rows)}
+    pairs = {}
+    for i in range(len(raters)):
+        for j in range(i + 1, len(raters)):
+            both = [(r[i], r[j]) for r in grid if r[i] is not None and r[j] is not None]
+            if both:
+                a, b = zip(*both)
+                pairs[f"{raters[i]}|{raters[j]}"] = {"n": len(both), "kappa": cohen_kappa(a, b)}
+    out["cohen_kappa_pairs"] = pairs
+    if len(raters) == 2 and pairs:
+        out["cohen_kappa"] = next(iter(pairs.values()))["kappa"]
+    complete = [r for r in grid if all(v is not None for v in r)]
+    if len(raters) >= 2 and complete:
+        _, counts = ratings_to_counts(complete, labels=list(TAG_NAMES))
+        out["fleiss_kappa"] = fleiss_kappa(counts)
+        out["fleiss_n_items"] = len(complete)
+    out["krippendorff_alpha"] = krippendorff_alpha_nominal(grid) if len(raters) >= 2 else None
+    return out
+
+
+def disagreements(labels: Sequence[Label]) -> list[dict[str, Any]]:
+    """Items whose annotators disagree, with every verdict and the majority, for adjudication."""
+    rows = [{"item_id": lb.item_id, "annotator": lb.annotator, "rmt": lb.rmt} for lb in labels]
+    items, raters, grid = pivot_ratings(rows)
+    out = []
+    for item, r in zip(items, grid):
+        given = {a: v for a, v in zip(raters, r) if v is not None}
+        if len(set(given.values())) > 1:
+            top, share = majority(list(given.values()))
+            out.append({"item_id": item, "labels": given, "majority": top, "majority_share": share})
+    return out
+
+
+def write_agree_report(labels: Sequence[Label], out_dir: str | Path) -> dict[str, Path]:
+    """agreement.json, confusion.csv + confusion.png (first two annotators), disagreements.csv."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    stats = agreement(labels)
+    paths = {"agreement": atomic_write_json(out_dir / "agreement.json", _finite(stats))}
+    dis = disagreements(labels)
+    paths["disagreements"] = atomic_write_text(
+        out_dir / "disagreements.csv",
+        pd.DataFrame(
+            [
+                {
+                    "item_id": d["item_id"],
+                    "majority": d["majority"],
+                    "majority_share": d["majority_share"],
+                    **{f"label_{k}": v for k, v in d["labels"].items()},
+                }
+                for d in dis
+            ],
+            columns=None if dis else ["item_id", "majority", "majority_share"],
+        ).to_csv(index=False),
+    )
+    raters = stats["annotators"]
+    if len(raters) >= 2:
+        rows = [{"item_id": lb.item_id, "annotator": lb.annotator, "rmt": lb.rmt} for lb in labels]
+        _, _, grid = pivot_ratings(rows)
+        both = [(r[0], r[1]) for r in grid if r[0] is not None and r[1] is not None]
+        a, b = zip(*both) if both else ((), ())
+        cats, m = confusion_matrix(a, b, labels=list(TAG_NAMES))
+        df = pd.DataFrame(
+            m, index=[f"{raters[0]}:{c}" for c in cats], columns=[f"{raters[1]}:{c}" for c in cats]
+        )
+        paths["confusion_csv"] = atomic_write_text(out_dir / "confusion.csv", df.to_csv())
+        fig, ax = plt.subplots(figsize=(5.2, 4.6))
+        im = ax.imshow(m, cmap="Blues")
+        ax.set_xticks(range(len(cats)), cats)
+        ax.set_yticks(range(len(cats)), cats)
+        ax.set_xlabel(f"annotator {raters[1]}")
+        ax.set_ylabel(f"annotator {raters[0]}")
+        for i in range(len(cats)):
+            for j in range(len(cats)):
+                if m[i, j]:
+                    ax.text(
+                        j,
+                        i,
+                        str(m[i, j]),
+                        ha="center",
+                        va="center",
+                        color="white" if m[i, j] > m.max() / 2 else "black",
+                    )
+        kappa = stats.get("cohen_kappa")
+        ax.set_title(
+            "RMT confusion" + (f" (Cohen's kappa {kappa:.2f})" if kappa is not None else "")
+        )
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.tight_layout()
+        png = out_dir / "confusion.png"
+        tmp = out_dir / ".confusion.tmp.png"
+        fig.savefig(tmp, dpi=120)
+        plt.close(fig)
+        tmp.replace(png)
+        paths["confusion_png"] = png
+    return paths
+
+
+def _finite(obj: Any) -> Any:
+    """NaN -> None so the JSON stays strict."""
+    if isinstance(obj, float):
+        return None if obj != obj else obj
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
