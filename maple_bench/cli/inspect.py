@@ -1,0 +1,74 @@
+"""``maple-bench inspect SOURCE``: validate a dataset and print its per-tag counts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "inspect",
+        help="validate a dataset and print counts per tag / condition / none_reason",
+        description=(
+            "Load every row of SOURCE (dataset folder, raw annotations or Hub repo id) as "
+            "validated samples and print a table of counts per tag, condition and none_reason. "
+            "Exits non-zero with the error on invalid data."
+        ),
+    )
+    p.add_argument("source", help="dataset folder, raw folder/file or Hub repo id")
+    p.add_argument("--config", default=None, help="config to inspect (default: the QA config)")
+    p.add_argument("--split", default=None, help="split to inspect (default: all splits)")
+    p.add_argument(
+        "--column-map", default=None, help="override column detection (FIELD=COLUMN,...)"
+    )
+    p.add_argument("--revision", default=None, help="Hub revision")
+    p.add_argument("--media-root", default=None, help="media root to check files against")
+    p.add_argument(
+        "--check-media",
+        action="store_true",
+        help="fail when a referenced media file is missing under the media root",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from maple_bench.data import DataError, load_samples
+    from maple_bench.data.media_refs import check_media
+    from maple_bench.data.stats import markdown_table, summarize
+    from maple_bench.schema import SchemaError
+
+    try:
+        data = load_samples(
+            args.source,
+            args.config,
+            args.split,
+            revision=args.revision,
+            column_map=args.column_map,
+            media_root=args.media_root,
+        )
+        if args.check_media:
+            if data.media_root is None:
+                raise DataError("--check-media needs a media root; pass --media-root DIR")
+            check_media(data.samples, data.media_root, file=str(args.source))
+    except (SchemaError, DataError, ValueError) as e:
+        print(f"maple-bench inspect: invalid: {e}", file=sys.stderr)
+        return 1
+    prov = data.provenance
+    splits = sorted({s.split for s in data.samples})
+    print(
+        f"{prov['source']}  config={prov['config']}  splits={','.join(splits) or '-'}  "
+        f"revision={prov['revision'] or '-'}"
+    )
+    for split in splits:
+        rows = [s for s in data.samples if s.split == split]
+        c = summarize(rows)
+        print(
+            f"\n{split}: {c['num_rows']} rows, {c['num_questions']} questions, "
+            f"{c['num_videos']} videos"
+        )
+        print(markdown_table(c))
+    print(f"\nids sha256: {prov['ids_hash']}")
+    print(f"media root: {data.media_root or '-'}")
+    print("valid: every row passed validation")
+    return 0
