@@ -272,3 +272,24 @@ def test_feedback_writes_verified_tags_and_provenance(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="not in the source"):
         apply_labels(src, [Label("nope", "a", "V", "t")], tmp_path / "v2")
     assert not (tmp_path / "v2").exists()
+
+
+@pytest.mark.slow
+def test_verified_labels_flow_into_the_builders_and_card(tmp_path: Path) -> None:
+    from maple_bench.data import build_dataset, load_samples
+    from maple_bench.synth import SynthConfig, generate
+
+    raw = generate(tmp_path / "syn", SynthConfig(per_tag=1, seed=5, clip_seconds=1.0, fps=4.0))
+    qids = [json.loads(x)["id"] for x in (raw / "qa.jsonl").read_text().splitlines()]
+    target = qids[0]
+    labels = [
+        Label(target, "ann1", "VAS", "2026-11-20T10:00:00+00:00"),
+        Label(target, "ann2", "VAS", "2026-11-20T11:00:00+00:00"),
+    ]
+    apply_labels(raw, labels, tmp_path / "verified")
+    build_dataset("qa", tmp_path / "verified", tmp_path / "ds")
+    card = (tmp_path / "ds" / "README.md").read_text()
+    assert "verified by 2 annotator(s) (ann1, ann2)" in card and "1 tags changed" in card
+    by_id = {s.id: s for s in load_samples(tmp_path / "ds", "maple_qa")}
+    assert by_id[target].rmt.name == "VAS"
+    assert by_id[target].metadata["rmt_source"] == "verified"

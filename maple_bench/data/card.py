@@ -14,12 +14,11 @@ from typing import Any
 
 import yaml
 
+from data_cards import template_dir
 from maple_bench.data.stats import markdown_table
 from maple_bench.schema import ARROW_SCHEMA, NONE_OPTION, features
 
-TEMPLATE_DIR = Path(
-    os.environ.get("MAPLE_BENCH_CARD_TEMPLATES", Path(__file__).resolve().parents[2] / "data_cards")
-)
+TEMPLATE_DIR = Path(os.environ.get("MAPLE_BENCH_CARD_TEMPLATES") or template_dir())
 COLUMN_DOCS = {
     "id": "unique row id",
     "question_id": "id of the underlying question (shared by its presentations)",
@@ -162,6 +161,17 @@ def render_card(build_info: dict[str, Any], *, template_dir: Path | None = None)
             "  - ids sha256: "
             + ", ".join(f"{sp} `{info['ids_hash'][:16]}`" for sp, info in cfg["splits"].items()),
         ]
+        ann = cfg.get("annotation")
+        if ann:
+            agree = ", ".join(
+                f"{k} {v:.3f}" for k, v in (ann.get("agreement") or {}).items() if v is not None
+            )
+            lines.append(
+                f"  - RMT labels verified by {len(ann.get('annotators') or [])} annotator(s) "
+                f"({', '.join(ann.get('annotators') or [])}) via {', '.join(ann.get('label_source') or [])}: "
+                f"{ann.get('n_items_verified')} items, {ann.get('n_changed')} tags changed"
+                + (f"; agreement: {agree}" if agree else "")
+            )
         prov.extend(lines)
     media = build_info.get("media_root")
     prov.append(

@@ -8,6 +8,7 @@ builder and writes the folder atomically.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -228,6 +229,9 @@ def build_dataset(
     }
     if config == "maple_qa_plus":
         info["none_fraction"] = none_fraction
+    annotation = _annotation_provenance(read.source)
+    if annotation:
+        info["annotation"] = annotation
     folder = write_dataset(
         out,
         config,
@@ -237,3 +241,21 @@ def build_dataset(
         link_media=link_media,
     )
     return BuildResult(folder, config, info["counts"])
+
+
+ANNOTATION_PROVENANCE = "annotation_provenance.json"
+"""Written by ``maple-bench annotate apply`` beside verified raw annotations."""
+
+
+def _annotation_provenance(source: Any) -> dict[str, Any] | None:
+    """Label provenance of a raw source whose tags were verified (source, annotators, agreement)."""
+    if source.kind != "raw":
+        return None
+    loc = Path(source.location)
+    path = (loc if loc.is_dir() else loc.parent) / ANNOTATION_PROVENANCE
+    if not path.is_file():
+        return None
+    prov = json.loads(path.read_text(encoding="utf-8"))
+    keep = ("label_source", "annotators", "n_labels", "n_items_verified", "n_changed", "agreement",
+            "applied_at", "tool")  # fmt: skip
+    return {k: prov.get(k) for k in keep}

@@ -1,0 +1,149 @@
+"""What to decode (``VideoSpec``, ``AudioSpec``), what comes back (``Frames``, ``Audio``), and
+the frame-sampling rule every backend shares.
+
+Sampling rule (the same for every backend, so they return the same frames):
+
+1. The window ``[start, end)`` (seconds; defaults: 0 and the file's duration) selects the frames
+   whose index ``i`` has timestamp ``i / fps_native`` inside it: ``first = ceil(start * fps)``,
+   ``stop = min(num_frames, ceil(end * fps))``; ``n = stop - first`` frames.
+2. The number of frames to take is ``k = min(num_frames_spec, max_frames, n)`` for a
+   ``num_frames`` spec, or ``k = min(max(1, round(window_seconds * fps_spec)), max_frames, n)``
+   for an ``fps`` spec.
+3. The window is cut into ``k`` equal segments and the frame at each segment's centre is taken:
+   ``index_j = first + floor((j + 0.5) * n / k)`` for ``j = 0 .. k-1``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Audio", "AudioSpec", "Frames", "VideoSpec", "sample_indices", "target_size"]
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """How many frames to sample from a video and at what size."""
+
+    num_frames: int | None = 8
+    """Frames sampled uniformly over the window (used when ``fps`` is None)."""
+    fps: float | None = None
+    """Sample at this rate instead of a fixed count (when set, ``num_frames`` is ignored)."""
+    max_frames: int = 32
+    """Upper bound on the frames returned, whatever the rate or count says."""
+    resize: tuple[int, int] | None = None
+    """Exact output size ``(height, width)``; None keeps the source size."""
+    max_pixels: int | None = None
+    """Downscale (keeping aspect, even sides) so ``height * width <= max_pixels``."""
+
+    def __post_init__(self) -> None:
+        if self.num_frames is None and self.fps is None:
+            raise ValueError("VideoSpec needs num_frames or fps")
+        if self.num_frames is not None and self.num_frames < 1:
+            raise ValueError(f"VideoSpec.num_frames must be >= 1, got {self.num_frames}")
+        if self.fps is not None and not self.fps > 0:
+            raise ValueError(f"VideoSpec.fps must be > 0, got {self.fps}")
+        if self.max_frames < 1:
+            raise ValueError(f"VideoSpec.max_frames must be >= 1, got {self.max_frames}")
+        if self.resize is not None:
+            h, w = self.resize
+            if h < 1 or w < 1:
+                raise ValueError(f"VideoSpec.resize must be positive (height, width), got {h, w}")
+            object.__setattr__(self, "resize", (int(h), int(w)))
+        if self.max_pixels is not None and self.max_pixels < 4:
+            raise ValueError(f"VideoSpec.max_pixels must be >= 4, got {self.max_pixels}")
+
+    def key(self) -> str:
+        """A stable string naming this spec (cache keys, provenance)."""
+        count = f"n{self.num_frames}" if self.fps is None else f"fps{self.fps:g}"
+        size = "src" if self.resize is None else f"{self.resize[0]}x{self.resize[1]}"
+        px = "" if self.max_pixels is None else f"-px{self.max_pixels}"
+        return f"video:{count}-max{self.max_frames}-{size}{px}"
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """How to decode an audio stream."""
+
+    sample_rate: int = 16000
+    """Output rate in Hz; the decoder resamples (no torchaudio)."""
+    mono: bool = True
+    """Downmix to one channel (``[n]``); otherwise keep the source channels (``[C, n]``)."""
+    max_seconds: float | None = None
+    """Keep at most this many seconds from the window start."""
+
+    def __post_init__(self) -> None:
+        if self.sample_rate < 1:
+            raise ValueError(f"AudioSpec.sample_rate must be >= 1, got {self.sample_rate}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"AudioSpec.max_seconds must be > 0, got {self.max_seconds}")
+
+    def key(self) -> str:
+        """A stable string naming this spec (cache keys, provenance)."""
+        cap = "" if self.max_seconds is None else f"-max{self.max_seconds:g}s"
+        return f"audio:{self.sample_rate}hz-{'mono' if self.mono else 'native'}{cap}"
+
+
+@dataclass(frozen=True, eq=False)
+class Frames:
+    """Sampled video frames (compared by identity: arrays have no single truth value)."""
+
+    data: np.ndarray
+    """uint8 RGB, ``[T, H, W, 3]``."""
+    timestamps: np.ndarray
+    """float64 seconds from the start of the file, ``[T]``."""
+    fps: float
+    """The source video's average frame rate."""
+    source_size: tuple[int, int]
+    """The source ``(height, width)`` before any resize."""
+
+    def __len__(self) -> int:
+        return int(self.data.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Audio:
+    """Decoded audio samples (compared by identity)."""
+
+    data: np.ndarray
+    """float32 in [-1, 1]: ``[n]`` mono or ``[C, n]``."""
+    sample_rate: int
+    """Samples per second of ``data``."""
+
+    @property
+    def seconds(self) -> float:
+        """Duration of ``data`` in seconds."""
+        return float(self.data.shape[-1]) / self.sample_rate
+
+
+def sample_indices(
+    num_frames: int,
+    fps: float,
+    spec: VideoSpec,
+    start: float | None = None,
+    end: float | None = None,
+) -> np.ndarray:
+    """Frame indices chosen by the module's sampling rule (possibly empty: window outside)."""
+    first = 0 if start is None else max(0, math.ceil(start * fps - 1e-6))
+    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps - 1e-6))
+    n = stop - first
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if spec.fps is None:
+        k = min(int(spec.num_frames or 1), spec.max_frames, n)
+    else:
+        k = min(max(1, round(n / fps * spec.fps)), spec.max_frames, n)
+    j = np.arange(k, dtype=np.float64)
+    return (first + np.floor((j + 0.5) * n / k)).astype(np.int64)
+
+
+def target_size(height: int, width: int, spec: VideoSpec) -> tuple[int, int]:
+    """Output ``(height, width)`` for a source size: ``resize`` wins, then ``max_pixels``."""
+    if spec.resize is not None:
+        return spec.resize
+    if spec.max_pixels is not None and height * width > spec.max_pixels:
+        scale = math.sqrt(spec.max_pixels / (height * width))
+        return max(2, int(height * scale) // 2 * 2), max(2, int(width * scale) // 2 * 2)
+    return height, width
