@@ -1,0 +1,134 @@
+"""The model adapter protocol: what the runner asks of a model, and nothing more.
+
+An adapter turns a batch of :class:`Request` (a presented :class:`~maple_bench.present.ModelInput`
+plus its prompt text) into one reply string per request. It declares the streams it can take
+(``accepts``); the runner checks that BEFORE any work and refuses to run a task that would present
+a stream the model cannot take, instead of silently dropping it (lmms-eval's most common silent
+failure). It also reports its provenance so results can be reproduced.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from maple_bench.modality import BLIND, VAS, Tag
+
+
+class UnsupportedStreamError(ValueError):
+    """The task presents a stream the adapter cannot take (V, A or S)."""
+
+
+class AdapterArgumentError(TypeError):
+    """Unknown or invalid ``--model-args`` for an adapter."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation request."""
+
+    input: Any
+    """The presented sample (:class:`maple_bench.present.ModelInput`)."""
+    prompt: str
+    """User-turn text from :mod:`maple_bench.prompts` (subtitles inside when S is presented)."""
+    draw: int
+    """Which of the k draws this is (0-based)."""
+    seed: int
+    """Per-(item, draw) seed: independent of batching, sharding and process count."""
+    prepared: Any = None
+    """What the adapter's :meth:`ModelAdapter.preparer` computed for this item in a worker."""
+
+    @property
+    def sample(self) -> Any:
+        return self.input.sample
+
+
+class ModelAdapter(abc.ABC):
+    """Base class of every adapter. Subclasses set ``name``, ``accepts`` and ``generate``."""
+
+    name: ClassVar[str] = ""
+    accepts: Tag = VAS
+    """Streams this adapter can take; instances may narrow it (e.g. a checkpoint without audio)."""
+    task_kinds: ClassVar[frozenset[str]] = frozenset({"qa", "caption"})
+    """Sample kinds the adapter can answer."""
+
+    keep_inputs: ClassVar[bool] = True
+    """Whether ``generate`` needs the decoded ModelInput in the main process. Adapters whose
+    preparer already extracted everything set False, so frames and audio never cross the
+    worker-to-main pipe."""
+
+    def preparer(self) -> Callable[[Any, str], Any] | None:
+        """CPU-side per-item work to run in the DataLoader workers, next to decoding.
+
+        Returns a picklable callable ``(model_input, prompt) -> prepared`` (feature extraction,
+        tokenisation, perception) or None. Its result reaches :meth:`generate` as
+        ``Request.prepared``; it runs once per item, shared by the item's k draws, and must not
+        touch the accelerator. This is how model-independent work leaves the GPU's critical path.
+        """
+        return None
+
+    @classmethod
+    def create(cls, kwargs: dict[str, Any], **runtime: Any) -> ModelAdapter:
+        """Build from ``--model-args`` (``kwargs``) and runtime facts: ``device``, ``dtype``,
+        ``seed``, ``media_config``. Subclasses take the runtime facts they need."""
+        return cls(**kwargs)
+
+    @abc.abstractmethod
+    def generate(self, requests: Sequence[Request]) -> list[str]:
+        """One reply per request, in order."""
+
+    def provenance(self) -> dict[str, Any]:
+        """Model id / revision / dtype / adapter / chat template hash, for the results file."""
+        return {"adapter": self.name, "id": self.name, "revision": None, "dtype": None,
+                "chat_template_hash": None}  # fmt: skip
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (GPU memory) at the end of a run."""
+
+
+def check_streams(adapter: ModelAdapter, presentations: Sequence[Tag], *, policy: str) -> Tag:
+    """The streams the model will receive; raises if any is outside ``adapter.accepts``.
+
+    With the ``drop`` policy the model receives exactly the presented streams. With ``blank`` it
+    receives every stream (absent ones blanked), so the adapter must accept all three.
+    """
+    needed = BLIND
+    for p in presentations:
+        needed = needed | p
+    if policy == "blank" and presentations:
+        needed = VAS
+    missing = needed - adapter.accepts
+    if not missing.is_blind:
+        raise UnsupportedStreamError(
+            f"adapter {adapter.name!r} accepts {adapter.accepts.name or 'no streams'} but this run "
+            f"would give it {missing.long_name} ({missing.name}) "
+            f"({'blank masking delivers every stream' if policy == 'blank' else 'presented by the task'}). "
+            f"Evaluate a model that takes these streams, or keep only items it can take "
+            f"(--presentations {adapter.accepts.name or 'none'}, with --masking drop); "
+            f"maple-bench never drops a stream silently."
+        )
+    return needed
+
+
+def check_task_kind(adapter: ModelAdapter, kind: str) -> None:
+    if kind not in adapter.task_kinds:
+        raise UnsupportedStreamError(
+            f"adapter {adapter.name!r} answers {sorted(adapter.task_kinds)} items, not {kind!r}"
+        )
+
+
+def pop_args(kwargs: dict[str, Any], allowed: dict[str, Any], adapter: str) -> dict[str, Any]:
+    """Defaults overridden by ``kwargs``; unknown keys raise listing the valid ones."""
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise AdapterArgumentError(
+            f"adapter {adapter!r}: unknown model args {unknown}; valid: {sorted(allowed)}"
+        )
+    return {k: kwargs.get(k, v) for k, v in allowed.items()}
+
+
+def text_hash(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,228 @@
+"""The ``maple-eval`` command: ``run``, ``ls``, plus ``score`` / ``compare`` / ``validate``.
+
+Subcommands owned by other modules are listed in :data:`SUBCOMMANDS` as ``name -> module``; a
+module exposes ``add_parser(subparsers)`` (or ``add_parsers`` for several). A module that is
+missing (an optional part not installed) shows up as unavailable instead of breaking the command.
+Heavy imports (torch, transformers) happen inside ``run`` so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from maple_bench import __version__
+
+SUBCOMMANDS: dict[str, str] = {
+    "score": "evaluators.cli_metrics",
+    "compare": "evaluators.cli_metrics",
+    "validate": "evaluators.cli_metrics",
+}
+"""Subcommands from other modules (``score``, ``compare``, ``validate`` are in one module)."""
+
+# CLI flag -> RunConfig key, for flags that override the YAML config only when given.
+_OVERRIDES = (
+    "task", "model", "data", "revision", "media_root", "output", "limit", "presentations", "k", "seed",
+    "batch_size", "num_workers", "prefetch_factor", "frames", "fps", "max_pixels", "audio_rate", "masking",
+    "backend", "device", "dtype", "cache_dir", "synth_per_tag", "dist_timeout_s",
+)  # fmt: skip
+
+
+def _add_run_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "run",
+        help="evaluate a model on a task (resumable; multi-process with accelerate launch)",
+        description=(
+            "Evaluate a model on a MAPLE task. Writes <output>/samples_<task>.jsonl (one line per "
+            "item and draw, flushed as it finishes), run_meta.json and results.json. Rerunning "
+            "into the same --output resumes; a different model/task/media spec is refused."
+        ),
+    )
+    p.add_argument("--task", help="task name (see `maple-eval ls`)")
+    p.add_argument("--model", help="adapter name, or name:pretrained (e.g. causal_lm:/ckpt)")
+    p.add_argument("--model-args", default=None, help="adapter args: k=v,k=v (pretrained=DIR,...)")
+    p.add_argument("--data", help="local dataset / synth folder, or a Hub repo id")
+    p.add_argument("--revision", help="Hub revision (commit sha, tag or branch) of --data")
+    p.add_argument("--media-root", help="folder the media paths are relative to")
+    p.add_argument("--output", help="run folder (default eval_results/<task>__<model>)")
+    p.add_argument("--config", help="run YAML; flags given on the command line override it")
+    p.add_argument("--limit", type=int, help="only the first N items")
+    p.add_argument(
+        "--presentations", help="only items shown as these, e.g. S or S,VS (text models)"
+    )
+    p.add_argument("--k", type=int, help="draws per item (pass@1 = mean over draws)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--num-workers", type=int, help="media decoding worker processes")
+    p.add_argument("--prefetch-factor", type=int, help="video groups each worker decodes ahead")
+    p.add_argument("--frames", type=int, help="frames per clip")
+    p.add_argument("--fps", type=float, help="sample frames at this rate instead")
+    p.add_argument("--max-pixels", type=int, help="downscale frames to at most this many pixels")
+    p.add_argument("--audio-rate", type=int, help="audio sample rate (Hz)")
+    p.add_argument("--masking", choices=("drop", "blank"))
+    p.add_argument("--backend", help="media decoder (decord / pyav / torchcodec)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: this rank's GPU if any)")
+    p.add_argument("--dtype", help="model dtype (default bfloat16 on GPU, float32 on CPU)")
+    p.add_argument("--cache-dir", help="cache for generated synthetic data")
+    p.add_argument(
+        "--synth-per-tag", type=int, help="synth tasks without --data: questions per tag"
+    )
+    p.add_argument("--dist-timeout-s", type=float, help="final synchronisation timeout (seconds)")
+    p.add_argument(
+        "--strict", action="store_true", default=None, help="a media error stops the run"
+    )
+    p.add_argument("--resume", action="store_true", default=None, help="require a run to resume")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """Merge ``--config`` YAML with the flags given (flags win) into a validated RunConfig."""
+    from evaluators.runner.config import RunConfig, load_yaml_config, parse_model_args
+
+    data: dict[str, Any] = load_yaml_config(args.config) if args.config else {}
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    for key in _OVERRIDES:
+        value = getattr(args, key, None)
+        if value is not None:
+            data[key] = value
+    if args.model_args is not None:
+        base = data.get("model_args") or {}
+        if isinstance(base, str):
+            base = parse_model_args(base)
+        data["model_args"] = {**base, **parse_model_args(args.model_args)}
+    for flag in ("strict", "resume"):
+        if getattr(args, flag):
+            data[flag] = True
+    if args.no_progress:
+        data["progress"] = False
+    return RunConfig.from_mapping(data, source=args.config or "command line")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from evaluators.runner.run import run_eval
+
+    config = config_from_args(args)
+    outcome = run_eval(config)
+    if outcome.results is not None:
+        summary = _summary(outcome.results, config.task)
+        print(f"{config.task} / {config.model}: {summary}")
+        print(f"results: {outcome.results_path}\nsample log: {outcome.log_path}")
+    return 0
+
+
+def _summary(results: dict[str, Any], task: str) -> str:
+    head = (results.get("maple") or {}).get("headline") or {}
+    keys = ("avg_acc", "micro_acc", "acc_uni", "acc_multi", "invalid_rate", "error_rate")
+    parts = [f"{k}={head[k]:.4f}" for k in keys if isinstance(head.get(k), (int, float))]
+    return ", ".join(parts) or str(results.get("results", {}).get(task, {}))
+
+
+def _add_ls_parser(sub: Any) -> None:
+    p = sub.add_parser("ls", help="list the registered tasks and model adapters")
+    p.set_defaults(func=_ls)
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from evaluators.adapters import ADAPTERS
+    from evaluators.tasks import TASKS
+
+    print("Tasks:")
+    for e in TASKS.entries():
+        print(f"  {e.name:<16} {e.description}")
+    print("Adapters:")
+    for e in ADAPTERS.entries():
+        print(f"  {e.name:<16} {e.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maple-eval",
+        description="Evaluate omni-modal models on MAPLE tasks, score sample logs, compare runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"maple-eval {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run_parser(sub)
+    _add_ls_parser(sub)
+    loaded: set[str] = set()
+    for name, module in SUBCOMMANDS.items():
+        if module in loaded:
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            sp = sub.add_parser(name, help=f"(unavailable: {e})")
+            sp.set_defaults(func=_unavailable(name, str(e)))
+            continue
+        if hasattr(mod, "add_parsers"):
+            mod.add_parsers(sub)
+            loaded.add(module)
+        else:
+            mod.add_parser(sub)
+    return parser
+
+
+def _unavailable(name: str, reason: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        print(f"maple-eval {name}: unavailable: {reason}", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from evaluators.runner.registry import RegistryError
+
+    known = _known_errors()
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (RegistryError, *known) as e:  # type: ignore[misc]
+        import os
+
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        where = f" (rank {os.environ.get('RANK', '0')} of {world})" if world > 1 else ""
+        print(f"maple-eval: error{where}: {e}", file=sys.stderr)
+        return 2
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """User-facing errors printed as one clear line (no traceback)."""
+    from evaluators.adapters.base import AdapterArgumentError, UnsupportedStreamError
+    from evaluators.runner.config import ConfigError
+    from evaluators.runner.distributed import RunFailed
+    from evaluators.runner.run import MediaFailure, RunMismatchError
+
+    known: tuple[type[BaseException], ...] = (
+        ConfigError, UnsupportedStreamError, AdapterArgumentError, RunMismatchError, MediaFailure,
+        RunFailed, FileNotFoundError,
+    )  # fmt: skip
+    try:  # data and schema errors already name the file, row and column
+        from maple_bench.data.errors import DataError
+        from maple_bench.schema import SchemaError
+
+        known += (DataError, SchemaError)
+    except ImportError:  # pragma: no cover - optional part missing
+        pass
+    return known
+
+
+if __name__ == "__main__":
+    sys.exit(main())
