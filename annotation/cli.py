@@ -115,12 +115,13 @@ def run_propose(args: argparse.Namespace) -> int:
         from annotation.ablate import run_ablation
 
         rows = run_ablation(
-            _load(args, "maple_qa"),
+            args.data,
             model=args.model,
             model_args=args.model_args,
             k=args.k,
             seed=args.seed,
             limit=args.limit,
+            media_root=args.media_root,
             out_dir=Path(args.run_dir or f"{args.out}.run"),
         )
     proposals = propose_from_rows(rows, threshold=args.threshold)

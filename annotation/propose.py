@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maple_bench.modality import ALL_TAGS, BLIND, VAS, Tag, parse_tag
-from maple_bench.schema import NONE_OPTION, Sample
+from maple_bench.modality import ALL_TAGS, VAS, Tag, parse_tag
 
 FLAG_AMBIGUOUS = "ambiguous"  # two incomparable minimal presentations pass (redundant evidence)
 FLAG_FAILS_FULL = "fails_full"  # wrong even with every stream (VAS): a bad item or a weak model
@@ -71,10 +70,12 @@ def decide(
         flags.append(FLAG_FAILS_FULL)
     if any(passes[p] and not all(passes[q] for q in ALL_TAGS if p < q) for p in ALL_TAGS):
         flags.append(FLAG_NOT_MONOTONE)
+    if blind_acc is not None and blind_acc >= threshold:
+        # Answerable from the question alone: no stream is required, so no RMT fits.
+        flags.append(FLAG_BLIND)
+        return None, 0.0, tuple(flags)
     if len(minimal) > 1:
         flags.append(FLAG_AMBIGUOUS)
-    if blind_acc is not None and blind_acc >= threshold:
-        flags.append(FLAG_BLIND)
     if not minimal:
         return None, 0.0, tuple(flags)
     # Among incomparable minimal sets prefer the better-supported one, then the smaller.
@@ -85,29 +86,6 @@ def decide(
         below.append(blind_acc)
     confidence = min(support, 1.0 - max(below)) if below else support
     return best, max(0.0, confidence), tuple(flags)
-
-
-def ablation_samples(items: Iterable[Sample], *, include_blind: bool = True) -> list[Sample]:
-    """Every QA item under every presentation, None option added, original answer as target."""
-    out: list[Sample] = []
-    pres: tuple[Tag, ...] = (*ALL_TAGS, BLIND) if include_blind else ALL_TAGS
-    for s in items:
-        if s.task != "qa" or s.answer is None or s.answer == NONE_OPTION:
-            continue
-        options = s.options if s.has_none_option else (*s.options, NONE_OPTION)
-        qid = s.question_id or s.id
-        for p in pres:
-            out.append(
-                s.replace(
-                    id=f"{qid}__ablate_{p.name or 'none'}",
-                    question_id=qid,
-                    presentation=p,
-                    options=options,
-                    none_reason=None,
-                    metadata={**s.metadata, "ablation": True, "labelled_rmt": s.rmt.name},
-                )
-            )
-    return out
 
 
 def accuracy_table(rows: Iterable[Mapping[str, object]]) -> dict[str, dict[str, list[bool]]]:

@@ -69,7 +69,7 @@ def make_record(
         "video_id": sample.video_id,
         "task": sample.task,
         "rmt": sample.rmt.name,
-        "presentation": sample.shown.name,
+        "presentation": sample.shown.name or "none",  # blind (question only), as in storage
         "condition": sample.condition.value if sample.condition is not None else None,
         "none_reason": sample.none_reason,
         "draw": int(draw),

@@ -11,12 +11,12 @@ from annotation.propose import (
     FLAG_BLIND,
     FLAG_FAILS_FULL,
     FLAG_MISMATCH,
-    ablation_samples,
     decide,
     propose_from_rows,
     read_proposals,
     write_proposals,
 )
+from maple_bench.data.ablation import ablation_samples
 from maple_bench.modality import ALL_TAGS, AS, VA, VAS, VS, A, S, V, parse_tag
 from maple_bench.schema import NONE_OPTION, Sample
 
@@ -62,8 +62,8 @@ def test_superset_failure_blocks_a_set() -> None:
 
 
 def test_blind_solvable() -> None:
-    _, conf, flags = decide(acc_for({"AS", "VAS"}), blind_acc=1.0)
-    assert FLAG_BLIND in flags and conf == 0.0
+    tag, conf, flags = decide(acc_for({"AS", "VAS"}), blind_acc=1.0)
+    assert flags == (FLAG_BLIND,) and tag is None and conf == 0.0
 
 
 def _item(qid: str, rmt: str) -> Sample:

@@ -56,6 +56,8 @@ def test_builtin_registries_are_complete_and_helpful() -> None:
         "maple_caption",
         "synth_qa",
         "synth_qa_plus",
+        "maple_ablation",
+        "synth_ablation",
     }
     assert {"random", "solver", "qwen2_5_omni", "causal_lm", "chat_mm", "compact"} <= set(
         ADAPTERS.names()

@@ -71,15 +71,17 @@ class SolverAdapter(ModelAdapter):
     task_kinds = frozenset({"qa"})
     keep_inputs = False
 
-    def __init__(self, media_config: Any) -> None:
+    def __init__(self, media_config: Any, *, ignore: str | None = None) -> None:
         from maple_bench.synth.solver import ReferenceSolver
 
-        self.solver = ReferenceSolver(media_config)
+        self.solver = ReferenceSolver(media_config, ignore=ignore)
+        self.ignore = self.solver.ignore.name or None
 
     @classmethod
     def create(cls, kwargs: dict[str, Any], **runtime: Any) -> SolverAdapter:
-        pop_args(kwargs, {}, cls.name)
-        return cls(runtime.get("media_config"))
+        """``--model-args ignore=A`` handicaps the solver: it treats A as absent (diagnostics)."""
+        args = pop_args(kwargs, {"ignore": None}, cls.name)
+        return cls(runtime.get("media_config"), ignore=args["ignore"])
 
     def preparer(self) -> _SolverAnswer:
         return _SolverAnswer(self.solver)
@@ -91,4 +93,5 @@ class SolverAdapter(ModelAdapter):
 
     def provenance(self) -> dict[str, Any]:
         return {"adapter": self.name, "id": "maple_bench.synth.solver.ReferenceSolver",
-                "revision": None, "dtype": None, "chat_template_hash": None}  # fmt: skip
+                "revision": None, "dtype": None, "chat_template_hash": None,
+                "ignore": self.ignore}  # fmt: skip

@@ -120,9 +120,9 @@ def _where(df: pd.DataFrame, i: int) -> str:
 
 
 def _canonical_tags(
-    df: pd.DataFrame, column: str, fallback: np.ndarray | None = None
+    df: pd.DataFrame, column: str, fallback: np.ndarray | None = None, *, allow_blind: bool = False
 ) -> np.ndarray:
-    """Canonical tag names of a column (parsed once per distinct value)."""
+    """Canonical tag names of a column (parsed once per distinct value; blind is ``"none"``)."""
     values = df[column].tolist()
     try:
         uniq = set(values)
@@ -137,7 +137,7 @@ def _canonical_tags(
         key = v if uniq is not None else repr(v)
         if key not in cache:
             try:
-                cache[key] = parse_tag(v).name
+                cache[key] = parse_tag(v, allow_blind=allow_blind).name or "none"
             except ModalityParseError as e:
                 raise SampleLogError(f"{_where(df, i)}, column {column!r}: {e}") from None
         out[i] = cache[key]
@@ -197,7 +197,7 @@ def item_table(log: pd.DataFrame | Iterable[Mapping[str, Any]]) -> ItemTable:
             f"with evaluators.samplelog.merge_logs or remove the duplicate line"
         )
     rmt = _canonical_tags(df, "rmt")
-    pres = _canonical_tags(df, "presentation", fallback=rmt) if "presentation" in df else rmt
+    pres = _canonical_tags(df, "presentation", fallback=rmt, allow_blind=True) if "presentation" in df else rmt
     cond = np.empty(n, dtype=object)
     given = df["condition"].tolist() if "condition" in df else [None] * n
     seen: dict[Any, str] = {}
@@ -206,7 +206,7 @@ def item_table(log: pd.DataFrame | Iterable[Mapping[str, Any]]) -> ItemTable:
         if g is None or (isinstance(g, float) and math.isnan(g)):
             key: Any = (rmt[i], pres[i])
             if key not in seen:
-                seen[key] = condition(parse_tag(rmt[i]), parse_tag(pres[i])).value
+                seen[key] = condition(parse_tag(rmt[i]), parse_tag(pres[i], allow_blind=True)).value
         else:
             key = g
             if key not in seen:

@@ -25,7 +25,8 @@ class TaskSpec:
     name: str
     """Registry name."""
     kind: str
-    """``qa`` (exact presentations), ``qa_plus`` (all 7 presentations + None) or ``caption``."""
+    """``qa`` (exact presentations), ``qa_plus`` (all 7 presentations + None), ``caption``, or
+    ``ablation`` (7 presentations + blind, None option added, original answer kept)."""
     source: str
     """``hub`` (Hub repo, or a local builder folder with --data) or ``synth`` (generated)."""
     hub_config: str | None
@@ -89,6 +90,21 @@ TASKS.register(
     TaskSpec("synth_qa_plus", "qa_plus", "synth", None, "maple_qa_plus", repo_id=None,
              revision=None, description="synthetic MAPLE-QA+ (7 presentations + None option)"),
     description="synthetic QA+ (generated into the cache, or --data SYNTH_OR_BUILT_DIR)",
+)  # fmt: skip
+
+
+TASKS.register(
+    "maple_ablation",
+    TaskSpec("maple_ablation", "ablation", "hub", "MAPLE_QA_exact", "maple_qa",
+             description="RMT evidence: each question under the 7 presentations + blind, None "
+             "option added, original answer as target (maple-bench annotate propose)"),
+    description="RMT ablation of MAPLE-QA questions (Hub, or --data DIR builder output)",
+)  # fmt: skip
+TASKS.register(
+    "synth_ablation",
+    TaskSpec("synth_ablation", "ablation", "synth", None, "maple_qa", repo_id=None,
+             revision=None, description="RMT ablation of synthetic questions"),
+    description="RMT ablation of synthetic questions (cache, or --data SYNTH_OR_BUILT_DIR)",
 )  # fmt: skip
 
 

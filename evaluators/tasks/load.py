@@ -86,6 +86,12 @@ def load_task(
     )  # fmt: skip
     samples = list(sset.samples)
     prov = dict(getattr(sset, "provenance", {}) or {})
+    if spec.kind == "ablation":
+        from maple_bench.data.ablation import ablation_samples
+
+        samples = ablation_samples(samples)
+        prov["expansion"] = "ablation: 7 presentations + blind, None option, original answer"
+        prov["ids_hash"] = ids_hash([s.id for s in samples])
     if presentations:
         keep = set(presentations)
         samples = [s for s in samples if s.shown.name in keep][:limit]

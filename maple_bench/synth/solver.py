@@ -5,7 +5,12 @@ subtitles come through :func:`maple_bench.present.present` and the project's dec
 measures colours / blobs / tones / words (:mod:`maple_bench.synth.perceive`), parses the options
 with the synth grammar (:func:`maple_bench.synth.attributes.parse_option`) and keeps the options
 that agree with what it perceived. Attributes of streams that were not presented are unknown, so
-any option value is consistent with them. It never reads the stored answer or ``synth.json``.
+any option value is consistent with them. The question is always presented, so a value it states
+outright (a name, a number, ... in its text) is evidence too: that is how a question that gives
+its own answer away shows up as blind-solvable. It never reads the stored answer or ``synth.json``.
+
+``ignore`` handicaps the solver: the listed streams are treated as absent even when presented
+(used to check that RMT proposals notice a model that does not use a stream).
 
 Decision rule: exactly one consistent option -> its letter; otherwise the None option's letter
 when the options contain :data:`maple_bench.schema.NONE_OPTION`, else the first consistent
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from maple_bench.modality import Modality, Tag
+from maple_bench.modality import BLIND, Modality, Tag, parse_tag
 from maple_bench.schema import NONE_OPTION, option_letter
 from maple_bench.synth.attributes import KINDS, parse_option
 from maple_bench.synth.captions import describe
@@ -29,14 +34,17 @@ if TYPE_CHECKING:
 class ReferenceSolver:
     """Perceive, then reason only over what was presented."""
 
-    def __init__(self, media_config: MediaConfig | None = None) -> None:
+    def __init__(
+        self, media_config: MediaConfig | None = None, *, ignore: Tag | str | None = None
+    ) -> None:
         self.media_config = media_config
         """The config the caller used with ``present`` (kept for provenance; not needed)."""
+        self.ignore = parse_tag(ignore, allow_blind=True) if ignore is not None else BLIND
+        """Streams the solver pretends not to have (a handicap for diagnostics)."""
 
-    @staticmethod
-    def presented(model_input: ModelInput) -> Tag:
+    def presented(self, model_input: ModelInput) -> Tag:
         """The streams actually given (the presentation, minus streams that came back empty)."""
-        shown = set(model_input.presentation)
+        shown = set(model_input.presentation) - set(self.ignore)
         if model_input.frames is None:
             shown.discard(Modality.V)
         if model_input.audio is None:
@@ -62,13 +70,19 @@ class ReferenceSolver:
         """Indices of content options consistent with the perceived presented streams."""
         seen = self.perceive(model_input)
         shown = self.presented(model_input)
+        stated = {
+            k: v
+            for k, v in perceive_subtitles(model_input.sample.question).items()
+            if v is not None
+        }
         hits = []
         for i, text in enumerate(model_input.sample.options):
             if text == NONE_OPTION:
                 continue
             values = parse_option(text)
             if all(
-                KINDS[kind].stream not in shown or seen.get(kind) is None or seen[kind] == value
+                (KINDS[kind].stream not in shown or seen.get(kind) is None or seen[kind] == value)
+                and stated.get(kind, value) == value
                 for kind, value in values.items()
             ):
                 hits.append(i)
