@@ -27,8 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from maple_bench.media import (
     AudioSpec,
     MediaCache,

@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, any cwd
 
 from evaluators.runner.config import RunConfig
 from evaluators.runner.distributed import DistContext

@@ -1,0 +1,82 @@
+"""``maple-bench train``: MAPO / MUPO post-training on a MAPLE dataset folder.
+
+Examples::
+
+    maple-bench train --config mapo --data out/maple_qa --out runs/mapo
+    maple-bench train --config mupo lr=1e-3 max_steps=200 --data out/maple_qa --out runs/mupo
+    maple-bench train --config my.yaml --data out/maple_qa --out runs/x      # YAML: preset: mapo ...
+    torchrun --nproc_per_node 2 -m maple_bench train --config mapo ...    # 2 CPU processes (gloo)
+    accelerate launch --multi_gpu --num_processes 2 -m maple_bench train --config mapo ...  # GPUs
+
+A run directory holds ``config.json``, ``metrics.jsonl``, ``curves.png`` and
+``checkpoints/step-N/model`` (a ``save_pretrained`` folder the evaluators load). Re-running the
+same command resumes from the newest checkpoint (``--no-resume`` starts over).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="MAPO / MUPO RL post-training (modality-aware GRPO)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--config",
+        default="mapo",
+        help="preset (mupo, mapo, mapo-adaptive) or YAML file (default: mapo)",
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="config overrides, e.g. lr=1e-3 advantages=global (see --list-keys)",
+    )
+    p.add_argument("--data", help="dataset folder / file / Hub id readable by maple_bench.data")
+    p.add_argument("--media-root", help="media root (default: the dataset's)")
+    p.add_argument("--out", help="run directory")
+    p.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints in --out")
+    p.add_argument("--list-keys", action="store_true", help="print the valid config keys and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from maple_bench.mapo.config import PRESETS, TrainConfig, load_config, valid_keys
+
+    if args.list_keys:
+        defaults = TrainConfig().to_dict()
+        for k in valid_keys():
+            print(f"{k} = {json.dumps(defaults[k])}")
+        print(f"presets: {', '.join(PRESETS)}")
+        return 0
+    if not args.data or not args.out:
+        print("maple-bench train: --data and --out are required", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config(args.config, args.overrides)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"maple-bench train: {e}", file=sys.stderr)
+        return 2
+    from maple_bench.mapo.trainer import MapoTrainer
+
+    trainer = MapoTrainer(cfg, args.out, data=args.data, media_root=args.media_root)
+    trainer.setup(resume=not args.no_resume)
+    try:
+        history = trainer.train()
+    finally:
+        trainer.cleanup()
+    if trainer.acc.is_main_process and history:
+        last = history[-1]
+        print(
+            json.dumps(
+                {"steps": last["step"], "reward_mean": last["reward_mean"], "out": str(args.out)}
+            )
+        )
+    return 0

@@ -1,0 +1,287 @@
+"""MAPO training configuration: one frozen dataclass, presets, YAML and ``key=value`` overrides.
+
+Unknown keys are rejected with the list of valid ones (and a close match when there is one), so
+a typo in a config file fails loudly instead of silently training the default recipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maple_bench.mapo.advantages import ADVANTAGE_MODES
+from maple_bench.mapo.curriculum import CURRICULA
+from maple_bench.mapo.filtering import FILTER_MODES
+from maple_bench.mapo.loss import AGGREGATIONS
+
+POLICIES = ("compact", "causal_lm", "qwen_omni_thinker")
+INPUTS = ("required", "full")
+SAMPLERS = ("mixed", "stratified")
+STRATIFIED_MODES = ("quota", "single")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a MAPO / MUPO run depends on (written to ``OUT/config.yaml``)."""
+
+    # --- policy
+    policy: str = "compact"
+    """``compact`` (maple_bench.models.compact), ``causal_lm`` or ``qwen_omni_thinker``."""
+    model: str | None = None
+    """Checkpoint directory to start from; None builds a fresh compact policy (compact only)."""
+    compact_hidden: int = 32
+    """Hidden size of a freshly built compact policy."""
+    max_new_tokens: int = 16
+    """Generation budget per completion (generative policies); L_max of ``constant`` aggregation."""
+    temperature: float = 1.0
+    """Sampling temperature (log-probs are computed at the same temperature)."""
+    rollout_seeding: str = "per_prompt"
+    """``per_prompt``: one RNG per prompt (results independent of batching and of the number of
+    processes; generative policies then generate one prompt at a time); ``batch``: one seeded RNG
+    per step and process, text-only prompts generated in one padded batch (faster)."""
+    # --- data and inputs
+    data_config: str | None = "maple_qa"
+    """Dataset config to load from ``--data`` (None: the loader's default)."""
+    split: str = "train"
+    """Split to train on."""
+    inputs: str = "required"
+    """``required``: present each sample's RMT streams (MAPO); ``full``: present VAS (MUPO)."""
+    num_frames: int = 4
+    """Frames decoded per clip."""
+    frame_size: int | None = 64
+    """Resize frames to this square size (None keeps the source size)."""
+    sample_rate: int = 16000
+    """Audio sample rate."""
+    mask_policy: str = "drop"
+    """How absent streams are masked: ``drop`` or ``blank`` (maple_bench.present)."""
+    media_cache_items: int = 4096
+    """Decoded clips kept in the MediaCache across epochs and presentations."""
+    # --- batch formation
+    batch_size: int = 16
+    """Prompts per optimizer step, over all processes (the global batch)."""
+    group_size: int = 8
+    """Completions sampled per prompt (G)."""
+    grad_accum: int = 1
+    """Micro-batches per optimizer step (memory; also enables the gradient-variance estimate)."""
+    sampler: str = "mixed"
+    """``mixed``: tags interleaved; ``stratified``: per-tag quotas or one tag per batch."""
+    stratified_mode: str = "quota"
+    """Stratified sampler: ``quota`` (each batch in tag proportions) or ``single`` (one tag)."""
+    curriculum: str = "none"
+    """``none``, ``static`` (uni -> bi -> tri) or ``dynamic`` (hardest tags first / more; needs
+    ``sampler=stratified``)."""
+    curriculum_boundaries: tuple[float, ...] = (1 / 3, 2 / 3)
+    """Static curriculum: fractions of ``max_steps`` where bi-, then tri-modal tags start."""
+    curriculum_cumulative: bool = True
+    """Static curriculum: keep earlier levels in the pool."""
+    # --- objective
+    advantages: str = "stratum"
+    """``global`` (MUPO), ``group`` (GRPO), ``stratum`` (MAPO) or ``group_stratum``."""
+    adv_eps: float = 1e-6
+    """Added to the std in the advantage denominator."""
+    min_stratum_size: int = 2
+    """Groups/strata smaller than this use batch statistics."""
+    scale_advantages: bool = True
+    """Divide by the std (False: centring only)."""
+    filter: str = "early"
+    """Zero-variance groups: ``early`` (dropped before the loss pass), ``late`` (masked), ``none``."""
+    loss_agg: str = "sample"
+    """``sample`` (paper), ``token`` (DAPO) or ``constant`` (Dr. GRPO)."""
+    eps_low: float = 0.2
+    """Lower clip: ratio >= 1 - eps_low."""
+    eps_high: float = 0.28
+    """Upper clip: ratio <= 1 + eps_high."""
+    ppo_epochs: int = 1
+    """Optimizer steps per rollout batch (>1 makes the ratio and clipping non-trivial)."""
+    kl_beta: float = 0.0
+    """Weight of the k3 KL to the frozen initial policy (0: no reference model is kept)."""
+    adaptive_weights: bool = False
+    """Weight strata by difficulty (Beta-KL to Beta(100, 1))."""
+    weight_tau: float = 1.0
+    """Adaptive weights: softmax temperature relative to the mean difficulty."""
+    weight_min: float = 0.5
+    """Adaptive weights: lower clip."""
+    weight_max: float = 2.0
+    """Adaptive weights: upper clip."""
+    reward_window: int = 512
+    """Adaptive weights / dynamic curriculum: rewards remembered per tag."""
+    stratum_weighting: str = "proportional"
+    """``proportional`` (batch mean; w_M scales a stratum) or ``balanced`` (strata count equally)."""
+    format_weight: float = 0.0
+    """Reward bonus for a parseable answer (maple_bench.scoring.reward)."""
+    # --- optimisation
+    lr: float = 3e-3
+    """AdamW learning rate (the paper used 2e-6 for a 3B model; the compact policy wants ~1e-3)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping (0 disables)."""
+    max_steps: int = 100
+    """Optimizer steps (rollout batches x ppo_epochs)."""
+    seed: int = 0
+    """Seeds the sampler, rollouts and model init."""
+    # --- bookkeeping
+    save_every: int = 0
+    """Checkpoint every N steps (0: only at the end); taken at the end of a rollout batch."""
+    keep_checkpoints: int = 2
+    """Most recent checkpoints kept."""
+    grad_variance: bool = True
+    """Estimate the gradient variance across micro-batches (needs grad_accum >= 2)."""
+    plot: bool = True
+    """Write PNG training curves at the end."""
+    device: str = "auto"
+    """``auto`` (CUDA when available), ``cpu`` or ``cuda``."""
+    dtype: str = "float32"
+    """Model dtype: float32, bfloat16 or float16."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Free-form notes copied to the run directory (e.g. experiment axis names)."""
+
+    def __post_init__(self) -> None:
+        choices = {
+            "policy": POLICIES,
+            "inputs": INPUTS,
+            "sampler": SAMPLERS,
+            "stratified_mode": STRATIFIED_MODES,
+            "curriculum": CURRICULA,
+            "advantages": ADVANTAGE_MODES,
+            "filter": FILTER_MODES,
+            "loss_agg": AGGREGATIONS,
+            "stratum_weighting": ("proportional", "balanced"),
+            "rollout_seeding": ("per_prompt", "batch"),
+            "mask_policy": ("drop", "blank"),
+            "device": ("auto", "cpu", "cuda"),
+            "dtype": ("float32", "bfloat16", "float16"),
+        }
+        for key, valid in choices.items():
+            if getattr(self, key) not in valid:
+                raise ValueError(
+                    f"config {key}={getattr(self, key)!r} is not one of {', '.join(valid)}"
+                )
+        for key in ("batch_size", "group_size", "grad_accum", "ppo_epochs", "max_steps"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"config {key} must be >= 1, got {getattr(self, key)}")
+        if self.curriculum == "dynamic" and self.sampler != "stratified":
+            raise ValueError(
+                "config curriculum=dynamic acts through per-tag quotas / tag order: "
+                "set sampler=stratified"
+            )
+        if self.eps_low < 0 or self.eps_high < 0:
+            raise ValueError("config eps_low / eps_high must be >= 0")
+        object.__setattr__(self, "curriculum_boundaries", tuple(self.curriculum_boundaries))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return from_dict({**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["curriculum_boundaries"] = list(self.curriculum_boundaries)
+        return d
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # modality-unaware baseline: one normalisation over the mixed batch, every stream presented
+    "mupo": dict(
+        advantages="global",
+        inputs="full",
+        sampler="mixed",
+        filter="none",
+        adaptive_weights=False,
+        curriculum="none",
+    ),
+    # the paper's recipe: stratum advantages, required streams, per-tag quotas, early filtering
+    "mapo": dict(
+        advantages="stratum",
+        inputs="required",
+        sampler="stratified",
+        stratified_mode="quota",
+        filter="early",
+        adaptive_weights=False,
+        curriculum="none",
+    ),
+    # + difficulty-adaptive stratum weights and the dynamic curriculum
+    "mapo-adaptive": dict(
+        advantages="stratum",
+        inputs="required",
+        sampler="stratified",
+        stratified_mode="quota",
+        filter="early",
+        adaptive_weights=True,
+        curriculum="dynamic",
+    ),
+}
+
+
+def valid_keys() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+def from_dict(values: dict[str, Any], *, source: str = "config") -> TrainConfig:
+    """Build a config, rejecting unknown keys with the valid list and a suggestion."""
+    keys = valid_keys()
+    for k in values:
+        if k not in keys:
+            near = difflib.get_close_matches(k, keys, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"{source}: unknown key {k!r}.{hint} Valid keys: {', '.join(keys)}")
+    types = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+    coerced = dict(values)
+    for k, v in values.items():
+        # YAML reads "1e-3" as a string and "2" as an int; accept both for float fields
+        if types[k].startswith("float") and isinstance(v, (int, str)) and not isinstance(v, bool):
+            try:
+                coerced[k] = float(v)
+            except ValueError as e:
+                raise ValueError(f"{source}: {k}={v!r} is not a number") from e
+    return TrainConfig(**coerced)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` with the value parsed as YAML (``lr=1e-3``, ``inputs=full``, ``x=[1,2]``)."""
+    import yaml
+
+    if "=" not in text:
+        raise ValueError(f"override {text!r} must look like key=value")
+    key, raw = text.split("=", 1)
+    value = yaml.safe_load(raw) if raw != "" else None
+    return key.strip(), value
+
+
+def load_config(
+    spec: str | Path | None, overrides: list[str] | tuple[str, ...] = ()
+) -> TrainConfig:
+    """A preset name (``mupo``, ``mapo``, ``mapo-adaptive``) or a YAML file, then overrides.
+
+    A YAML file may say ``preset: mapo`` to start from a preset.
+    """
+    import yaml
+
+    values: dict[str, Any] = {}
+    source = "config"
+    if spec is not None and str(spec) in PRESETS:
+        values.update(PRESETS[str(spec)])
+        source = f"preset {spec}"
+    elif spec is not None:
+        path = Path(spec)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"config {spec!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file"
+            )
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(
+                f"{path}: expected a mapping of config keys, got {type(loaded).__name__}"
+            )
+        preset = loaded.pop("preset", None)
+        if preset is not None:
+            if preset not in PRESETS:
+                raise ValueError(f"{path}: unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
+            values.update(PRESETS[preset])
+        values.update(loaded)
+        source = str(path)
+    for o in overrides:
+        k, v = parse_override(o)
+        values[k] = v
+    return from_dict(values, source=source)

@@ -1,0 +1,63 @@
+"""Build the policy a config names: compact option scorer, causal LM or Qwen2.5-Omni thinker.
+
+Inputs come from :mod:`maple_bench.models.inputs` (the builders the evaluators' adapters use), so
+training sees exactly the prompt and tensors evaluation sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from maple_bench.mapo.config import TrainConfig
+from maple_bench.mapo.policy import CompactPolicy, GenerativePolicy
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def build_policy(cfg: TrainConfig, model_path: str | Path | None, media_config: Any = None) -> Any:
+    """A :class:`~maple_bench.mapo.policy.Policy` for ``cfg.policy`` loaded from ``model_path``."""
+    dtype = _DTYPES[cfg.dtype]
+    if cfg.policy == "compact":
+        from maple_bench.models import compact
+
+        if model_path is None:
+            torch.manual_seed(cfg.seed)
+            model = compact.CompactOmniPolicy(
+                compact.CompactOmniConfig(hidden_size=cfg.compact_hidden)
+            )
+        else:
+            model = compact.CompactOmniPolicy.from_pretrained(model_path)
+        model = model.to(dtype)
+        cconf = model.config
+
+        def featurize(mi: Any) -> dict[str, torch.Tensor]:
+            return compact.featurize(mi, None, cconf)
+
+        return CompactPolicy(model, featurize, compact.collate_features)
+    if model_path is None:
+        raise ValueError(f"policy {cfg.policy!r} needs a checkpoint: set model=PATH")
+    if cfg.policy == "causal_lm":
+        from transformers import AutoModelForCausalLM
+
+        from maple_bench.models.inputs.text import TextInputBuilder
+
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+        builder = TextInputBuilder(str(model_path))
+    else:
+        from transformers import Qwen2_5OmniThinkerForConditionalGeneration
+
+        from maple_bench.models.inputs.qwen_omni import QwenOmniInputBuilder
+
+        model = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(model_path, dtype=dtype)
+        builder = QwenOmniInputBuilder(str(model_path))
+
+    def build(mi: Any) -> dict[str, Any]:
+        inputs, _prov = builder.build(mi)
+        return inputs
+
+    policy = GenerativePolicy(model, builder.tokenizer, build, max_new_tokens=cfg.max_new_tokens)
+    policy.accepted_streams = frozenset(builder.accepted_streams)
+    return policy

@@ -1,0 +1,394 @@
+"""The policy protocol MAPO trains, and its two families of implementations.
+
+A policy turns a presented sample (a :class:`maple_bench.present.ModelInput`, built by the same
+presentation/masking code as the evaluators) into a *prompt* (``encode``), samples G completions
+per prompt with their per-token log-probs (``sample``), and recomputes log-probs and entropies
+with gradients for given completions (``logprobs``). Completion *texts* go to the shared scorer.
+
+- :class:`GenerativePolicy`: any transformers causal LM (text prompt) or Qwen2.5-Omni's thinker
+  (frames + audio features + text); completions are generated token sequences.
+- :class:`CompactPolicy`: :mod:`maple_bench.models.compact`'s option scorer; a completion is one
+  option choice (a single "token": the option index), its text is the option letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from maple_bench.schema import option_letter
+
+
+@dataclass
+class Rollouts:
+    """G completions for each of P prompts, prompt-major (row j belongs to prompt j // G)."""
+
+    tokens: torch.Tensor
+    """[N, L] long: completion token ids (right-padded)."""
+    mask: torch.Tensor
+    """[N, L] float: 1 for completion tokens (up to and including EOS), 0 for padding."""
+    logprobs: torch.Tensor | None
+    """[N, L] float: log-probs of the tokens under the sampling policy (no grad), if computed."""
+    texts: list[str]
+    """Decoded completions, what the scorer reads."""
+
+
+class Policy(Protocol):
+    """What the trainer needs from a policy."""
+
+    model: torch.nn.Module
+    max_len: int
+    """Generation budget L_max in tokens (the ``constant`` aggregation divides by it)."""
+
+    def encode(self, model_input: Any) -> Any:
+        """Prompt features for one presented sample (cacheable, kept on CPU)."""
+
+    def sample(
+        self,
+        prompts: Sequence[Any],
+        group_size: int,
+        temperature: float,
+        with_logprobs: bool = True,
+        seeds: Sequence[int] | None = None,
+    ) -> Rollouts:
+        """G completions per prompt. ``seeds`` (one per prompt) make each prompt's draws
+        independent of batching and of the number of processes; without them torch's global RNG
+        is used.
+
+        ``with_logprobs=False`` may skip the sampling-time log-probs (``Rollouts.logprobs`` is then
+        None): with one update per batch the trainer uses the detached recomputed ones (ratio 1).
+        """
+
+    def logprobs(
+        self, prompts: Sequence[Any], tokens: torch.Tensor, mask: torch.Tensor, temperature: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token (log-prob, entropy) [n, L] for rows whose prompts are ``prompts`` (one per row)."""
+
+    def save(self, path: Path) -> None:
+        """Write a ``save_pretrained`` directory loadable by the evaluators."""
+
+    def load_weights(self, path: Path) -> None:
+        """Load the weights of a directory written by ``save`` into the current model."""
+
+
+def _entropy(logits: torch.Tensor) -> torch.Tensor:
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(-1)
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+# --------------------------------------------------------------------------------- compact
+class CompactPolicy:
+    """Wraps ``CompactOmniPolicy``: logits over the sample's options, one choice per completion."""
+
+    max_len = 1
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        featurize: Callable[..., dict[str, torch.Tensor]],
+        collate: Callable[[Sequence[dict[str, torch.Tensor]]], dict[str, torch.Tensor]]
+        | None = None,
+    ) -> None:
+        self.model = model
+        self._featurize = featurize
+        self._collate = collate or _cat_features
+
+    def encode(self, model_input: Any) -> dict[str, Any]:
+        feats = self._featurize(model_input)
+        return {"features": feats, "num_options": len(model_input.sample.options)}
+
+    def _option_logits(self, prompts: Sequence[dict[str, Any]]) -> torch.Tensor:
+        dev = _device_of(self.model)
+        batch = {k: v.to(dev) for k, v in self._collate([p["features"] for p in prompts]).items()}
+        logits = self.model(**batch).logits.float()
+        n_opt = torch.tensor([p["num_options"] for p in prompts], device=dev)
+        valid = torch.arange(logits.shape[-1], device=dev)[None, :] < n_opt[:, None]
+        return logits.masked_fill(~valid, float("-inf"))
+
+    @torch.no_grad()
+    def sample(
+        self,
+        prompts: Sequence[dict[str, Any]],
+        group_size: int,
+        temperature: float,
+        with_logprobs: bool = True,
+        seeds: Sequence[int] | None = None,
+    ) -> Rollouts:
+        logits = self._option_logits(prompts) / max(temperature, 1e-6)
+        logp = torch.log_softmax(logits, -1)
+        probs = logp.exp().cpu().double()
+        if seeds is None:
+            choice = torch.multinomial(probs, group_size, replacement=True)
+        else:
+            choice = torch.stack(
+                [
+                    torch.multinomial(
+                        pr,
+                        group_size,
+                        replacement=True,
+                        generator=torch.Generator().manual_seed(int(sd)),
+                    )
+                    for pr, sd in zip(probs, seeds)
+                ]
+            )
+        choice = choice.to(logp.device)
+        lp = logp.gather(1, choice)  # [P, G]
+        tokens = choice.reshape(-1, 1)
+        return Rollouts(
+            tokens=tokens.cpu(),
+            mask=torch.ones(tokens.shape[0], 1),
+            logprobs=lp.reshape(-1, 1).cpu(),
+            texts=[option_letter(int(i)) for i in tokens.flatten()],
+        )
+
+    def logprobs(self, prompts, tokens, mask, temperature):
+        logits = self._option_logits(prompts) / max(temperature, 1e-6)
+        logp = torch.log_softmax(logits, -1)
+        tok = tokens.to(logp.device)
+        probs = logp.exp()
+        ent = -(probs * logp.masked_fill(probs == 0, 0.0)).sum(-1, keepdim=True)
+        return logp.gather(1, tok), ent
+
+    def save(self, path: Path) -> None:
+        self.model.save_pretrained(path)
+
+    def load_weights(self, path: Path) -> None:
+        _load_weights(self.model, path)
+
+
+def _load_weights(model: torch.nn.Module, path: Path) -> None:
+    fresh = type(model).from_pretrained(path)
+    model.load_state_dict(fresh.state_dict())
+
+
+def _cat_features(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Concatenate per-sample feature dicts whose tensors carry a leading batch dim of 1."""
+    out = {}
+    for k in items[0]:
+        vals = [it[k] if it[k].dim() > 0 else it[k][None] for it in items]
+        vals = [v if v.shape[0] == 1 else v[None] for v in vals]
+        out[k] = torch.cat(vals, 0)
+    return out
+
+
+# --------------------------------------------------------------------------------- generative
+_SHARED_BATCH_KEYS = (
+    "pixel_values_videos",
+    "video_grid_thw",
+    "pixel_values",
+    "image_grid_thw",
+    "video_second_per_grid",
+)
+
+
+def expand_inputs(inputs: dict[str, Any], n: int) -> dict[str, Any]:
+    """Repeat one prompt's model inputs ``n`` times along the batch (flattened patch tensors of
+    Qwen-style vision inputs are concatenated, everything else repeated on dim 0)."""
+    out = {}
+    for k, v in inputs.items():
+        if not torch.is_tensor(v):
+            out[k] = v
+        elif k in _SHARED_BATCH_KEYS:
+            out[k] = torch.cat([v] * n, 0)
+        else:
+            out[k] = v.repeat(n, *([1] * (v.dim() - 1)))
+    return out
+
+
+_PLACEHOLDER_NAMES = (
+    "image_token",
+    "video_token",
+    "audio_token",
+    "vision_bos_token",
+    "vision_eos_token",
+    "audio_bos_token",
+    "audio_eos_token",
+)
+
+
+class GenerativePolicy:
+    """A transformers generative model: causal LM or Qwen2.5-Omni thinker.
+
+    ``build_inputs(model_input) -> dict`` makes the model's inputs for one prompt (batch dim 1);
+    text-only prompts (``input_ids`` + ``attention_mask`` only) are batched with left padding,
+    multimodal prompts run one prompt (G completions) at a time.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        build_inputs: Callable[[Any], dict[str, torch.Tensor]],
+        *,
+        max_new_tokens: int = 16,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self._build = build_inputs
+        self.max_len = max_new_tokens
+        eos = getattr(model, "generation_config", None)
+        eos_ids = getattr(eos, "eos_token_id", None) if eos is not None else None
+        if eos_ids is None:
+            eos_ids = tokenizer.eos_token_id
+        self.eos_ids = set(eos_ids if isinstance(eos_ids, list) else [eos_ids])
+        self.pad_id = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids)
+        )
+        # multimodal placeholders are never sampled: an emitted <|AUDIO|> would be read as a
+        # slot for audio features when the completion is fed back for its log-probs
+        self.suppress_ids = sorted(
+            {
+                tokenizer.convert_tokens_to_ids(tok)
+                for tok in (getattr(tokenizer, name, None) for name in _PLACEHOLDER_NAMES)
+                if isinstance(tok, str) and tokenizer.convert_tokens_to_ids(tok) is not None
+            }
+            - self.eos_ids
+        )
+
+    def encode(self, model_input: Any) -> dict[str, torch.Tensor]:
+        return {
+            k: (v.cpu() if torch.is_tensor(v) else v) for k, v in self._build(model_input).items()
+        }
+
+    @staticmethod
+    def _text_only(prompts: Sequence[dict[str, Any]]) -> bool:
+        return all(set(p) <= {"input_ids", "attention_mask"} for p in prompts)
+
+    def _left_pad(self, prompts: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(p["input_ids"].shape[-1] for p in prompts)
+        ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        att = torch.zeros(len(prompts), width, dtype=torch.long)
+        for i, p in enumerate(prompts):
+            n = p["input_ids"].shape[-1]
+            ids[i, width - n :] = p["input_ids"].reshape(-1)
+            att[i, width - n :] = p.get("attention_mask", torch.ones(1, n)).reshape(-1).long()
+        return {"input_ids": ids, "attention_mask": att}
+
+    def _completion_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        is_eos = torch.zeros_like(tokens, dtype=torch.bool)
+        for e in self.eos_ids:
+            is_eos |= tokens == e
+        # keep tokens up to and including the first EOS
+        after = (is_eos.cumsum(-1) - is_eos.long()) > 0
+        return (~after).float()
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        dev = _device_of(self.model)
+        dtype = next(self.model.parameters()).dtype
+        out = {}
+        for k, v in batch.items():
+            if torch.is_tensor(v):
+                v = v.to(dev)
+                if v.is_floating_point():
+                    v = v.to(dtype)
+            out[k] = v
+        return out
+
+    @torch.no_grad()
+    def sample(
+        self,
+        prompts: Sequence[dict[str, Any]],
+        group_size: int,
+        temperature: float,
+        with_logprobs: bool = True,
+        seeds: Sequence[int] | None = None,
+    ) -> Rollouts:
+        gen_kw = dict(
+            do_sample=True,
+            temperature=temperature,
+            top_p=1.0,
+            top_k=0,
+            max_new_tokens=self.max_len,
+            pad_token_id=self.pad_id,
+            eos_token_id=sorted(self.eos_ids),
+        )
+        if self.suppress_ids:
+            gen_kw["suppress_tokens"] = self.suppress_ids
+        seqs: list[torch.Tensor] = []
+        if seeds is None and self._text_only(prompts):
+            # one left-padded generate call for the whole batch (fastest, global RNG)
+            batch = self._left_pad(prompts)
+            batch = {k: v.repeat_interleave(group_size, 0) for k, v in batch.items()}
+            out = self.model.generate(**self._to_device(batch), **gen_kw)
+            seqs = list(out[:, batch["input_ids"].shape[1] :].cpu())
+        else:
+            devices = [_device_of(self.model)] if _device_of(self.model).type == "cuda" else []
+            for i, p in enumerate(prompts):
+                batch = expand_inputs(p, group_size)
+                with torch.random.fork_rng(devices=devices, enabled=seeds is not None):
+                    if seeds is not None:
+                        torch.manual_seed(int(seeds[i]))
+                    out = self.model.generate(**self._to_device(batch), **gen_kw)
+                seqs.extend(out[:, p["input_ids"].shape[1] :].cpu())
+        tokens = torch.full((len(seqs), self.max_len), self.pad_id, dtype=torch.long)
+        for i, s in enumerate(seqs):
+            tokens[i, : s.shape[0]] = s[: self.max_len]
+        mask = self._completion_mask(tokens)
+        lengths = torch.tensor([s.shape[0] for s in seqs])
+        mask = mask * (torch.arange(self.max_len)[None, :] < lengths[:, None]).float()
+        texts = [
+            self.tokenizer.decode(t[m.bool()], skip_special_tokens=True)
+            for t, m in zip(tokens, mask)
+        ]
+        old = None
+        if with_logprobs:
+            rows = [p for p in prompts for _ in range(group_size)]
+            old = self.logprobs(rows, tokens, mask, temperature)[0].detach().cpu()
+        return Rollouts(tokens=tokens, mask=mask, logprobs=old, texts=texts)
+
+    def _forward_logits(
+        self, prompts: Sequence[dict[str, Any]], tokens: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits predicting each completion token: [n, L, vocab]."""
+        length = tokens.shape[1]
+        if self._text_only(prompts):
+            batch = self._left_pad(prompts)
+            width = batch["input_ids"].shape[1]
+            ids = torch.cat([batch["input_ids"], tokens.cpu()], 1)
+            att = torch.cat([batch["attention_mask"], torch.ones_like(tokens.cpu())], 1)
+            logits = self.model(**self._to_device({"input_ids": ids, "attention_mask": att})).logits
+            return logits[:, width - 1 : width - 1 + length]
+        outs = []
+        # rows sharing a prompt object run as one forward (the trainer passes them adjacent)
+        start = 0
+        while start < len(prompts):
+            end = start
+            while end < len(prompts) and prompts[end] is prompts[start]:
+                end += 1
+            p = prompts[start]
+            batch = expand_inputs(p, end - start)
+            batch["input_ids"] = torch.cat([batch["input_ids"], tokens[start:end].cpu()], 1)
+            if "attention_mask" in batch:
+                batch["attention_mask"] = torch.cat(
+                    [batch["attention_mask"], torch.ones_like(tokens[start:end].cpu())], 1
+                )
+            width = p["input_ids"].shape[1]
+            logits = self.model(**self._to_device(batch)).logits
+            outs.append(logits[:, width - 1 : width - 1 + length])
+            start = end
+        return torch.cat(outs, 0)
+
+    def logprobs(self, prompts, tokens, mask, temperature):
+        logits = self._forward_logits(prompts, tokens).float() / max(temperature, 1e-6)
+        if self.suppress_ids:  # the distribution generation sampled from
+            logits[..., self.suppress_ids] = float("-inf")
+        logp_all = torch.log_softmax(logits, -1)
+        tok = tokens.to(logits.device)
+        logp = logp_all.gather(-1, tok.unsqueeze(-1)).squeeze(-1)
+        ent = -(logp_all.exp() * logp_all.masked_fill(torch.isinf(logp_all), 0.0)).sum(-1)
+        return logp, ent.detach()
+
+    def save(self, path: Path) -> None:
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+
+    def load_weights(self, path: Path) -> None:
+        _load_weights(self.model, path)
