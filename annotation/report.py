@@ -17,7 +17,7 @@ from annotation.agree import (
     ratings_to_counts,
 )
 from annotation.labels import Label
-from maple_bench.fileio import atomic_write_json, atomic_write_text
+from maple_bench.fileio import atomic_savefig, atomic_write_json, atomic_write_text
 from maple_bench.modality import TAG_NAMES
 
 
@@ -120,12 +120,8 @@ def write_agree_report(labels: Sequence[Label], out_dir: str | Path) -> dict[str
         )
         fig.colorbar(im, ax=ax, shrink=0.8)
         fig.tight_layout()
-        png = out_dir / "confusion.png"
-        tmp = out_dir / ".confusion.tmp.png"
-        fig.savefig(tmp, dpi=120)
+        paths["confusion_png"] = atomic_savefig(fig, out_dir / "confusion.png", dpi=120)
         plt.close(fig)
-        tmp.replace(png)
-        paths["confusion_png"] = png
     return paths
 
 

@@ -9,13 +9,13 @@ Heavy imports (torch, transformers) happen inside ``run`` so ``--help`` stays fa
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from maple_bench import __version__
+from maple_bench.cli import register_commands
 
 SUBCOMMANDS: dict[str, str] = {
     "score": "evaluators.cli_metrics",
@@ -150,30 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run_parser(sub)
     _add_ls_parser(sub)
-    loaded: set[str] = set()
-    for name, module in SUBCOMMANDS.items():
-        if module in loaded:
-            continue
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            sp = sub.add_parser(name, help=f"(unavailable: {e})")
-            sp.set_defaults(func=_unavailable(name, str(e)))
-            continue
-        if hasattr(mod, "add_parsers"):
-            mod.add_parsers(sub)
-            loaded.add(module)
-        else:
-            mod.add_parser(sub)
+    register_commands(sub, SUBCOMMANDS, prog="maple-eval")
     return parser
-
-
-def _unavailable(name: str, reason: str) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        print(f"maple-eval {name}: unavailable: {reason}", file=sys.stderr)
-        return 2
-
-    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:

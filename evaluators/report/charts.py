@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from maple_bench.fileio import atomic_savefig
+
 
 def _bar_chart(table: Mapping[str, Mapping[str, Any]], title: str, ylabel: str, path: Path) -> Path:
     import matplotlib
@@ -43,11 +45,8 @@ def _bar_chart(table: Mapping[str, Mapping[str, Any]], title: str, ylabel: str, 
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, format="png")
+    atomic_savefig(fig, path)
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 

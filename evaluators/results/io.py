@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from maple_bench.fileio import atomic_write_json
 
 SCHEMA_FILE = "schema.json"
 
@@ -67,20 +67,7 @@ def write_results(path: Path | str, results: dict[str, Any]) -> Path:
     errors = validate_results(results)
     if errors:
         raise ResultsValidationError(errors, where=f"results for {path}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_json(path, results, sort_keys=False)
 
 
 def load_results(path: Path | str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from evaluators.samplelog import (
     record_key,
 )
 from evaluators.tasks import LoadedTask, TaskSpec, get_task, load_task
+from maple_bench.fileio import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,7 @@ def log_name(task: str) -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=False, default=str)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_json(path, data, sort_keys=False, default=str)
 
 
 def run_eval(config: RunConfig) -> RunOutcome:

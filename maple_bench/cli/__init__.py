@@ -13,8 +13,9 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
+from typing import Any
 
 from maple_bench import __version__
 
@@ -45,22 +46,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"maple-bench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in sorted(_command_modules().items()):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            # A command whose module is not there yet (or whose optional dependency is missing)
-            # is listed with the reason rather than breaking every other command.
-            p = sub.add_parser(name, help=f"(unavailable: {e})")
-            p.set_defaults(func=_unavailable(name, str(e)))
-            continue
-        mod.add_parser(sub)
+    register_commands(sub, dict(sorted(_command_modules().items())), prog="maple-bench")
     return parser
 
 
-def _unavailable(name: str, reason: str) -> Callable[[argparse.Namespace], int]:
+def register_commands(sub: Any, modules: Mapping[str, str], *, prog: str) -> None:
+    """Import each command module and let it add its parser(s).
+
+    A module exposes ``add_parser(subparsers)`` (one command) or ``add_parsers(subparsers)``
+    (several, listed under each of their names in ``modules``). A module that cannot be imported
+    (an optional dependency missing) is listed with the reason instead of breaking every other
+    command; running it exits 2 with that reason. Shared by ``maple-bench`` and ``maple-eval``.
+    """
+    loaded: set[str] = set()
+    for name, module in modules.items():
+        if module in loaded:
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            p = sub.add_parser(name, help=f"(unavailable: {e})")
+            p.set_defaults(func=_unavailable(prog, name, str(e)))
+            continue
+        if hasattr(mod, "add_parsers"):
+            mod.add_parsers(sub)
+            loaded.add(module)
+        else:
+            mod.add_parser(sub)
+
+
+def _unavailable(prog: str, name: str, reason: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        print(f"maple-bench {name}: unavailable: {reason}", file=sys.stderr)
+        print(f"{prog} {name}: unavailable: {reason}", file=sys.stderr)
         return 2
 
     return run

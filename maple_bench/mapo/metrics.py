@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from maple_bench.fileio import atomic_write_text
 from maple_bench.mapo.advantages import advantage_stats
 from maple_bench.modality import TAG_NAMES
 
@@ -35,9 +35,7 @@ class MetricsLog:
             for ln in self.path.read_text().splitlines()
             if ln.strip() and json.loads(ln).get("step", 0) <= step
         ]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(k + "\n" for k in keep))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, "".join(k + "\n" for k in keep))
 
     def write(self, row: dict[str, Any]) -> None:
         if not self.enabled:
