@@ -18,7 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from maple_bench.models.inputs.common import check_streams, default_prompt, mono_waveform
+from maple_bench.models.inputs.common import (
+    InputBuilder,
+    check_streams,
+    default_prompt,
+    mono_waveform,
+)
 
 __all__ = ["ChatMMInputBuilder", "processor_streams"]
 
@@ -48,7 +53,7 @@ def _understands_audio_in_video(processor: Any) -> bool:
     return "use_audio_in_video" in params or "load_audio_from_video" in params
 
 
-class ChatMMInputBuilder:
+class ChatMMInputBuilder(InputBuilder):
     """Builds inputs for any ``AutoProcessor`` with a chat template; see the module docstring."""
 
     def __init__(
@@ -106,13 +111,6 @@ class ChatMMInputBuilder:
                 "(use_audio_in_video=True) but this processor has no such option; it would be dropped. "
                 "Use a model that supports it or present audio from a separate file."
             )
-
-    def build(
-        self, model_input: Any, prompt: str | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(inputs, provenance) for one ModelInput."""
-        inputs, provs = self.build_batch([(model_input, prompt)])
-        return inputs, provs[0]
 
     def build_batch(
         self, items: Sequence[tuple[Any, str | None]]

@@ -7,7 +7,7 @@ it cannot take raises ``UnsupportedStreamError``; it is never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -96,3 +96,20 @@ def mono_waveform(audio: Any, *, sample_rate: int, model: str) -> np.ndarray:
     if data.ndim != 1:
         raise ValueError(f"{model}: audio must be [n] or [channels, n], got shape {data.shape}")
     return np.ascontiguousarray(data)
+
+
+class InputBuilder:
+    """What every input builder offers: ``build_batch`` (left-padded tensors for several
+    ``(model_input, prompt)`` pairs plus per-item provenance) and ``build`` for one item."""
+
+    def build_batch(
+        self, items: Sequence[tuple[Any, str | None]]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        raise NotImplementedError
+
+    def build(
+        self, model_input: Any, prompt: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(inputs, provenance) for one ModelInput."""
+        inputs, provs = self.build_batch([(model_input, prompt)])
+        return inputs, provs[0]

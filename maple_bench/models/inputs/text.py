@@ -13,12 +13,12 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from maple_bench.models.inputs.common import check_streams, default_prompt
+from maple_bench.models.inputs.common import InputBuilder, check_streams, default_prompt
 
 __all__ = ["TextInputBuilder"]
 
 
-class TextInputBuilder:
+class TextInputBuilder(InputBuilder):
     """Chat-templated (when the tokenizer has a template) or plain prompt -> token ids."""
 
     accepted_streams = frozenset({"S"})
@@ -67,13 +67,6 @@ class TextInputBuilder:
         return str(
             self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         )
-
-    def build(
-        self, model_input: Any, prompt: str | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(inputs, provenance) for one ModelInput."""
-        inputs, provs = self.build_batch([(model_input, prompt)])
-        return inputs, provs[0]
 
     def build_batch(
         self, items: Sequence[tuple[Any, str | None]]
