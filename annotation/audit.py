@@ -84,29 +84,18 @@ def check_leakage(items: Sequence[Sample], media_root: Path | None = None) -> li
     return out
 
 
-def check_near_duplicates(items: Sequence[Sample], *, threshold: float = 0.9) -> list[Finding]:
-    """Same question and options twice anywhere, or near-identical questions on one video.
+def check_near_duplicates(
+    items: Sequence[Sample], *, threshold: float = 0.9, min_option_overlap: float = 0.5
+) -> list[Finding]:
+    """Two items on one video that ask the same thing.
 
-    Templated questions on different videos are normal in MAPLE, so text similarity is only
-    compared within a video; across videos only exact duplicates (after normalisation) count.
+    Templated questions are normal in MAPLE: the same question with the same options on two
+    videos is two items (the answer depends on the video). Within a video, two items are
+    near-duplicates when their questions are at least ``threshold`` similar AND they share at
+    least ``min_option_overlap`` of their options (Jaccard); identical ones score 1.0 on both.
     """
     out: list[Finding] = []
-    exact: dict[str, str] = {}
-    for s in items:
-        key = normalize(s.question) + " || " + " | ".join(sorted(normalize(o) for o in s.options))
-        qid = s.question_id or s.id
-        if key in exact and (other := exact[key]) != qid:
-            out.append(
-                Finding(
-                    "near_duplicate",
-                    f"same question and options as item {other!r}: keep one",
-                    item_id=qid,
-                    details={"other": other, "similarity": 1.0},
-                )
-            )
-        else:
-            exact[key] = qid
-    flagged = {f.item_id for f in out}
+    flagged: set[str | None] = set()
     by_video: dict[str, list[Sample]] = defaultdict(list)
     for s in items:
         by_video[s.video_id].append(s)
@@ -120,14 +109,21 @@ def check_near_duplicates(items: Sequence[Sample], *, threshold: float = 0.9) ->
                 ratio = difflib.SequenceMatcher(
                     None, normalize(a.question), normalize(b.question)
                 ).ratio()
-                if ratio >= threshold:
+                oa, ob = {normalize(o) for o in a.options}, {normalize(o) for o in b.options}
+                overlap = len(oa & ob) / len(oa | ob)
+                if ratio >= threshold and overlap >= min_option_overlap:
                     flagged.add(qb)
                     out.append(
                         Finding(
                             "near_duplicate",
-                            f"question is {ratio:.0%} similar to item {qa_!r} on the same video",
+                            f"question is {ratio:.0%} similar to item {qa_!r} on the same video "
+                            f"and shares {overlap:.0%} of its options: keep one",
                             item_id=qb,
-                            details={"other": qa_, "similarity": round(ratio, 4)},
+                            details={
+                                "other": qa_,
+                                "similarity": round(ratio, 4),
+                                "option_overlap": round(overlap, 4),
+                            },
                         )
                     )
     return out

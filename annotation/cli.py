@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
 
     ex = sub.add_parser("export", help="write verification tasks (Label Studio JSON or CSV sheet)")
     ex.add_argument("--data", required=True)
-    ex.add_argument("--config", default=None)
+    ex.add_argument("--config", default=None, help="dataset config (default: the QA config found)")
     ex.add_argument("--split", default=None)
     ex.add_argument("--proposals", default=None, help="proposal table from `propose`")
     ex.add_argument("--format", choices=("labelstudio", "csv"), default="labelstudio")
@@ -76,7 +76,7 @@ def add_parser(subparsers: Any) -> None:
 
     au = sub.add_parser("audit", help="check items for leakage, duplicates, length bias, imbalance")
     au.add_argument("--data", required=True)
-    au.add_argument("--config", default=None)
+    au.add_argument("--config", default=None, help="dataset config (default: the QA config found)")
     au.add_argument("--split", default=None, help="default: every split")
     au.add_argument("--media-root", default=None)
     au.add_argument(
@@ -140,7 +140,7 @@ def run_export(args: argparse.Namespace) -> int:
     from annotation.labelstudio import export_tasks
     from annotation.propose import read_proposals
 
-    samples = list(_load(args, "maple_qa"))
+    samples = list(_load(args))
     proposals = read_proposals(args.proposals) if args.proposals else []
     if args.format == "csv":
         out = export_csv(samples, proposals, out=args.out)
@@ -190,7 +190,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from annotation.propose import read_proposals
     from maple_bench.fileio import atomic_write_json
 
-    data = _load(args, "maple_bench")
+    data = _load(args)
     proposals = (
         {p.item_id: p.proposed for p in read_proposals(args.proposals)} if args.proposals else None
     )

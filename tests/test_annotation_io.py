@@ -204,10 +204,13 @@ def test_audit_catches_each_planted_problem() -> None:
     assert check_leakage([item("ok", rmt="S", subtitle_text="a blue square")]) == []
 
 
-def test_exact_duplicates_across_videos() -> None:
+def test_exact_duplicates_are_per_video() -> None:
     a = item("x1")
-    b = item("x2", question=a.question)  # same text and options, other video
-    assert [f.item_id for f in check_near_duplicates([a, b])] == ["x2"]
+    b = item("x2", question=a.question)  # same text and options, other video: a templated item
+    assert check_near_duplicates([a, b]) == []
+    c = item("x3", question=a.question, video_id=a.video_id)  # the same item twice
+    (finding,) = check_near_duplicates([a, b, c])
+    assert finding.item_id == "x3" and finding.details["similarity"] == 1.0
 
 
 def test_option_length_bias_is_caught() -> None:

@@ -98,6 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except user_errors() as e:
+        # Bad input the user can fix: one line naming what and where, no traceback.
+        print(f"maple-bench {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that describe bad input (file, row, column, value) rather than a bug."""
+    from maple_bench.data.errors import DataError
+    from maple_bench.media.errors import MediaError
+    from maple_bench.modality import ModalityParseError
+    from maple_bench.schema import SchemaError
+
+    return (SchemaError, DataError, MediaError, ModalityParseError, FileNotFoundError, FileExistsError)
 
 
 if __name__ == "__main__":
