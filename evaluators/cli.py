@@ -9,13 +9,12 @@ Heavy imports (torch, transformers) happen inside ``run`` so ``--help`` stays fa
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from maple_bench import __version__
-from maple_bench.cli import register_commands
+from maple_bench.cli import register_commands, run_command, user_errors
 
 SUBCOMMANDS: dict[str, str] = {
     "score": "evaluators.cli_metrics",
@@ -155,51 +154,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
     from evaluators.runner.registry import RegistryError
 
-    known = _known_errors()
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (RegistryError, *known) as e:  # type: ignore[misc]
-        import os
-
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        where = f" (rank {os.environ.get('RANK', '0')} of {world})" if world > 1 else ""
-        print(f"maple-eval: error{where}: {e}", file=sys.stderr)
-        return 2
+    errors = (RegistryError, *_known_errors(), *user_errors())
+    return run_command(build_parser(), argv, prog="maple-eval", errors=errors)
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    """User-facing errors printed as one clear line (no traceback)."""
+    """maple-eval's user-facing errors (besides the data, schema and media errors of
+    :func:`maple_bench.cli.user_errors`), printed as one clear line with no traceback."""
     from evaluators.adapters.base import AdapterArgumentError, UnsupportedStreamError
     from evaluators.runner.config import ConfigError
     from evaluators.runner.distributed import RunFailed
     from evaluators.runner.run import MediaFailure, RunMismatchError
 
-    known: tuple[type[BaseException], ...] = (
+    return (
         ConfigError, UnsupportedStreamError, AdapterArgumentError, RunMismatchError, MediaFailure,
-        RunFailed, FileNotFoundError,
+        RunFailed,
     )  # fmt: skip
-    try:  # data and schema errors already name the file, row and column
-        from maple_bench.data.errors import DataError
-        from maple_bench.schema import SchemaError
-
-        known += (DataError, SchemaError)
-    except ImportError:  # pragma: no cover - optional part missing
-        pass
-    return known
 
 
 if __name__ == "__main__":

@@ -220,5 +220,5 @@ def test_failure_on_one_rank_ends_the_job_with_a_clear_message(
     t0 = time.time()
     res = _run_job(cmd, timeout=180)
     assert res.returncode != 0
-    assert "maple-eval: error (rank" in res.stderr and "--strict" in res.stderr
+    assert "maple-eval run: error (rank" in res.stderr and "--strict" in res.stderr
     assert time.time() - t0 < 120  # no hang until the 60 s collective timeout and beyond

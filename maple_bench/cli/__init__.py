@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
@@ -84,10 +85,24 @@ def _unavailable(prog: str, name: str, reason: str) -> Callable[[argparse.Namesp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    return run_command(build_parser(), argv, prog="maple-bench", errors=user_errors())
+
+
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    errors: tuple[type[BaseException], ...],
+) -> int:
+    """Parse, set up logging, run the chosen subcommand; ``errors`` print as one line (exit 2).
+
+    Shared by ``maple-bench`` and ``maple-eval``. Under a multi-process launch the line names
+    the rank, so a failure on one of eight GPUs is easy to find in the combined output.
+    """
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not getattr(args, "func", None):
@@ -98,9 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except user_errors() as e:
+    except errors as e:
         # Bad input the user can fix: one line naming what and where, no traceback.
-        print(f"maple-bench {args.command}: error: {e}", file=sys.stderr)
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        where = f" (rank {os.environ.get('RANK', '0')} of {world})" if world > 1 else ""
+        print(f"{prog} {args.command}: error{where}: {e}", file=sys.stderr)
         return 2
 
 
@@ -111,7 +128,14 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from maple_bench.modality import ModalityParseError
     from maple_bench.schema import SchemaError
 
-    return (SchemaError, DataError, MediaError, ModalityParseError, FileNotFoundError, FileExistsError)
+    return (
+        SchemaError,
+        DataError,
+        MediaError,
+        ModalityParseError,
+        FileNotFoundError,
+        FileExistsError,
+    )
 
 
 if __name__ == "__main__":
