@@ -32,7 +32,10 @@ def test_subcommand_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_version_and_help_from_the_installed_scripts() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "maple_bench", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "maple_bench", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == f"maple-bench {__version__}"
     from evaluators.cli import main as eval_main

@@ -197,7 +197,11 @@ def item_table(log: pd.DataFrame | Iterable[Mapping[str, Any]]) -> ItemTable:
             f"with evaluators.samplelog.merge_logs or remove the duplicate line"
         )
     rmt = _canonical_tags(df, "rmt")
-    pres = _canonical_tags(df, "presentation", fallback=rmt, allow_blind=True) if "presentation" in df else rmt
+    pres = (
+        _canonical_tags(df, "presentation", fallback=rmt, allow_blind=True)
+        if "presentation" in df
+        else rmt
+    )
     cond = np.empty(n, dtype=object)
     given = df["condition"].tolist() if "condition" in df else [None] * n
     seen: dict[Any, str] = {}

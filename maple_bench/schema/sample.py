@@ -187,6 +187,7 @@ class Sample:
                 row_id=rid,
                 field="none_reason",
             )
+
     # -- convenience --------------------------------------------------------------------------
     @property
     def answer_index(self) -> int | None:
