@@ -99,8 +99,9 @@ def write_agree_report(labels: Sequence[Label], out_dir: str | Path) -> dict[str
         paths["confusion_csv"] = atomic_write_text(out_dir / "confusion.csv", df.to_csv())
         fig, ax = plt.subplots(figsize=(5.2, 4.6))
         im = ax.imshow(m, cmap="Blues")
-        ax.set_xticks(range(len(cats)), cats)
-        ax.set_yticks(range(len(cats)), cats)
+        tick_labels = [str(c) for c in cats]  # TAG_NAMES strings; matplotlib str()s them anyway
+        ax.set_xticks(range(len(cats)), tick_labels)
+        ax.set_yticks(range(len(cats)), tick_labels)
         ax.set_xlabel(f"annotator {raters[1]}")
         ax.set_ylabel(f"annotator {raters[0]}")
         for i in range(len(cats)):

@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from evaluators.runner.registry import RegistryError
 
-    errors = (RegistryError, *_known_errors(), *user_errors())
+    errors: tuple[type[BaseException], ...] = (RegistryError, *_known_errors(), *user_errors())
     return run_command(build_parser(), argv, prog="maple-eval", errors=errors)
 
 

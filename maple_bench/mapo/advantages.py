@@ -73,10 +73,13 @@ def compute_advantages(
     if mode == "global":
         mean, std = _segment_stats(r, one, min_size=1)
     elif mode == "group":
+        assert groups is not None  # checked above
         mean, std = _segment_stats(r, groups.flatten(), min_size)
     elif mode == "stratum":
+        assert strata is not None  # checked above
         mean, std = _segment_stats(r, strata.flatten(), min_size)
     else:  # group_stratum
+        assert groups is not None and strata is not None  # checked above
         mean, _ = _segment_stats(r, groups.flatten(), min_size)
         _, std = _segment_stats(r, strata.flatten(), min_size)
     adv = r - mean

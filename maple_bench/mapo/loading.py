@@ -7,12 +7,18 @@ training sees exactly the prompt and tensors evaluation sees.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from maple_bench.mapo.config import TrainConfig
 from maple_bench.mapo.policy import CompactPolicy, GenerativePolicy
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+    from maple_bench.models.inputs.qwen_omni import QwenOmniInputBuilder
+    from maple_bench.models.inputs.text import TextInputBuilder
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -30,7 +36,9 @@ def build_policy(cfg: TrainConfig, model_path: str | Path | None, media_config: 
             )
         else:
             model = compact.CompactOmniPolicy.from_pretrained(model_path)
-        model = model.to(dtype)
+        # transformers wraps PreTrainedModel.to with functools.wraps(nn.Module.to), so the stub
+        # reads as the unbound function (self first); the call itself is the ordinary bound one
+        model = model.to(dtype)  # type: ignore[arg-type]
         cconf = model.config
 
         def featurize(mi: Any) -> dict[str, torch.Tensor]:
@@ -39,25 +47,27 @@ def build_policy(cfg: TrainConfig, model_path: str | Path | None, media_config: 
         return CompactPolicy(model, featurize, compact.collate_features)
     if model_path is None:
         raise ValueError(f"policy {cfg.policy!r} needs a checkpoint: set model=PATH")
+    lm: PreTrainedModel
+    builder: TextInputBuilder | QwenOmniInputBuilder
     if cfg.policy == "causal_lm":
         from transformers import AutoModelForCausalLM
 
         from maple_bench.models.inputs.text import TextInputBuilder
 
-        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+        lm = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
         builder = TextInputBuilder(str(model_path))
     else:
         from transformers import Qwen2_5OmniThinkerForConditionalGeneration
 
         from maple_bench.models.inputs.qwen_omni import QwenOmniInputBuilder
 
-        model = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(model_path, dtype=dtype)
+        lm = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(model_path, dtype=dtype)
         builder = QwenOmniInputBuilder(str(model_path))
 
     def build(mi: Any) -> dict[str, Any]:
         inputs, _prov = builder.build(mi)
         return inputs
 
-    policy = GenerativePolicy(model, builder.tokenizer, build, max_new_tokens=cfg.max_new_tokens)
+    policy = GenerativePolicy(lm, builder.tokenizer, build, max_new_tokens=cfg.max_new_tokens)
     policy.accepted_streams = frozenset(builder.accepted_streams)
     return policy

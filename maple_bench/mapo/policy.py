@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import torch
 
 from maple_bench.schema import option_letter
+
+if TYPE_CHECKING:
+    from transformers import GenerationMixin, PreTrainedModel
 
 
 @dataclass
@@ -92,7 +95,7 @@ class CompactPolicy:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: PreTrainedModel,
         featurize: Callable[..., dict[str, torch.Tensor]],
         collate: Callable[[Sequence[dict[str, torch.Tensor]]], dict[str, torch.Tensor]]
         | None = None,
@@ -164,7 +167,7 @@ class CompactPolicy:
         _load_weights(self.model, path)
 
 
-def _load_weights(model: torch.nn.Module, path: Path) -> None:
+def _load_weights(model: PreTrainedModel, path: Path) -> None:
     fresh = type(model).from_pretrained(path)
     model.load_state_dict(fresh.state_dict())
 
@@ -222,9 +225,13 @@ class GenerativePolicy:
     multimodal prompts run one prompt (G completions) at a time.
     """
 
+    accepted_streams: frozenset[str]
+    """Streams the input builder accepts; set by :func:`maple_bench.mapo.loading.build_policy`
+    (annotation only: an instance without it reads as unrestricted, see the trainer)."""
+
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: PreTrainedModel,
         tokenizer: Any,
         build_inputs: Callable[[Any], dict[str, torch.Tensor]],
         *,
@@ -317,7 +324,7 @@ class GenerativePolicy:
             # one left-padded generate call for the whole batch (fastest, global RNG)
             batch = self._left_pad(prompts)
             batch = {k: v.repeat_interleave(group_size, 0) for k, v in batch.items()}
-            out = self.model.generate(**self._to_device(batch), **gen_kw)
+            out = cast("GenerationMixin", self.model).generate(**self._to_device(batch), **gen_kw)
             seqs = list(out[:, batch["input_ids"].shape[1] :].cpu())
         else:
             devices = [_device_of(self.model)] if _device_of(self.model).type == "cuda" else []
@@ -326,7 +333,9 @@ class GenerativePolicy:
                 with torch.random.fork_rng(devices=devices, enabled=seeds is not None):
                     if seeds is not None:
                         torch.manual_seed(int(seeds[i]))
-                    out = self.model.generate(**self._to_device(batch), **gen_kw)
+                    out = cast("GenerationMixin", self.model).generate(
+                        **self._to_device(batch), **gen_kw
+                    )
                 seqs.extend(out[:, p["input_ids"].shape[1] :].cpu())
         tokens = torch.full((len(seqs), self.max_len), self.pad_id, dtype=torch.long)
         for i, s in enumerate(seqs):

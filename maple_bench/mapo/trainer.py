@@ -298,7 +298,7 @@ class MapoTrainer:
 
         # rollouts (no grad) and rewards from the evaluators' scorer
         prompts = [self._prompt(s) for s in local]
-        seeds = [self._rollout_seed(p) for p in positions]
+        seeds: list[int] | None = [self._rollout_seed(p) for p in positions]
         if cfg.rollout_seeding == "batch":
             torch.manual_seed(self._rollout_seed(-1 - rank))
             seeds = None
@@ -453,8 +453,8 @@ class MapoTrainer:
             loss.backward()
             tot["loss"] += float(loss.detach())
             kept_tokens = mask * (c[idx].to(mask.device) != 0)[:, None]  # `late` rows excluded
-            for k, v in clip_fractions(sur, kept_tokens).items():
-                tot[k] += v
+            for name, v in clip_fractions(sur, kept_tokens).items():
+                tot[name] += v
             tot["entropy_sum"] += float((ent.detach() * kept_tokens).sum())
             if track_var:
                 part = 0.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from typing import SupportsInt, cast
 
 import torch
 
@@ -120,7 +121,7 @@ class RewardWindow:
         return {"size": self.size, "rewards": {t: list(v) for t, v in self._r.items()}}
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
-        self.size = int(state["size"])  # type: ignore[arg-type]
+        self.size = int(cast("SupportsInt | str", state["size"]))
         rewards = state["rewards"]
         assert isinstance(rewards, Mapping)
         self._r = {t: deque((float(x) for x in v), maxlen=self.size) for t, v in rewards.items()}
