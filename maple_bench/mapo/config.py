@@ -181,6 +181,15 @@ class TrainConfig:
         return d
 
 
+_MAPO: dict[str, Any] = dict(
+    advantages="stratum",
+    inputs="required",
+    sampler="stratified",
+    stratified_mode="quota",
+    filter="early",
+    adaptive_weights=False,
+    curriculum="none",
+)
 PRESETS: dict[str, dict[str, Any]] = {
     # modality-unaware baseline: one normalisation over the mixed batch, every stream presented
     "mupo": dict(
@@ -192,25 +201,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         curriculum="none",
     ),
     # the paper's recipe: stratum advantages, required streams, per-tag quotas, early filtering
-    "mapo": dict(
-        advantages="stratum",
-        inputs="required",
-        sampler="stratified",
-        stratified_mode="quota",
-        filter="early",
-        adaptive_weights=False,
-        curriculum="none",
-    ),
-    # + difficulty-adaptive stratum weights and the dynamic curriculum
-    "mapo-adaptive": dict(
-        advantages="stratum",
-        inputs="required",
-        sampler="stratified",
-        stratified_mode="quota",
-        filter="early",
-        adaptive_weights=True,
-        curriculum="dynamic",
-    ),
+    "mapo": _MAPO,
+    # the paper's recipe + difficulty-adaptive stratum weights and the dynamic curriculum
+    "mapo-adaptive": {**_MAPO, "adaptive_weights": True, "curriculum": "dynamic"},
 }
 
 
