@@ -104,10 +104,15 @@ def _load(args: argparse.Namespace, default_config: str | None = None) -> Any:
 
 
 def run_propose(args: argparse.Namespace) -> int:
-    from annotation.propose import propose_from_rows, read_log_rows, write_proposals
+    from annotation.propose import propose_from_rows, write_proposals
 
     if args.logs:
-        rows = read_log_rows(args.logs)
+        from evaluators.samplelog import read_log
+
+        missing = [p for p in args.logs if not Path(p).is_file()]
+        if missing:
+            raise FileNotFoundError(f"no such sample log: {', '.join(missing)}")
+        rows = [r for p in args.logs for r in read_log(p)]
     else:
         if not args.data:
             print("annotate propose: --model needs --data", file=sys.stderr)

@@ -8,7 +8,6 @@ least ``threshold``. The proposed tag is the minimal P that passes and whose sup
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,26 +143,6 @@ def propose_from_rows(
             )
         )
     return out
-
-
-def read_log_rows(paths: Iterable[str | Path]) -> list[dict[str, object]]:
-    """Rows of one or more JSONL sample logs; a torn last line (a killed run) is skipped."""
-    rows: list[dict[str, object]] = []
-    for path in paths:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                if n == len(lines):
-                    continue
-                raise ValueError(
-                    f"{path}: line {n} is not valid JSON; the log is corrupt "
-                    "(only a torn final line is tolerated)"
-                ) from None
-    return rows
 
 
 def write_proposals(proposals: Sequence[Proposal], path: str | Path) -> Path:
