@@ -222,10 +222,16 @@ def run_compare(args: argparse.Namespace) -> int:
 def run_validate(args: argparse.Namespace) -> int:
     from evaluators.results import ResultsValidationError, load_results
 
+    from evaluators.results.consistency import check_against_log
+
     bad = 0
     for f in args.files:
         try:
-            load_results(f)
+            doc = load_results(f)
+            # The sample log beside it (if any) is the ground truth the numbers must follow.
+            problems = check_against_log(f, doc)
+            if problems:
+                raise ResultsValidationError(problems, where=str(f))
         except FileNotFoundError:
             print(f"{f}: file not found", file=sys.stderr)
             bad += 1

@@ -9,7 +9,6 @@ Line format: see the "Sample log" section of the contracts (``LOG_FIELDS``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -17,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from maple_bench.jsonl import JsonlFormatError, iter_jsonl, trim_torn_tail
 from maple_bench.schema import Sample, sample_to_row
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,10 @@ class LogFormatError(ValueError):
 
 
 def item_hash(sample: Sample) -> str:
-    """sha256[:16] of the item's canonical storage row: changes whenever the item changes."""
-    row = sample_to_row(sample)
-    blob = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+    """sha256[:16] of the item's canonical storage row (:func:`maple_bench.data.sample_hash`)."""
+    from maple_bench.data.identity import sample_hash
+
+    return sample_hash(sample)
 
 
 def make_record(
@@ -91,42 +91,13 @@ def make_record(
     }
 
 
-def _trim_torn_tail(path: Path) -> int:
-    """Cut a trailing partial line (no final newline) left by a killed writer. Returns bytes cut."""
-    if not path.exists():
-        return 0
-    size = path.stat().st_size
-    if size == 0:
-        return 0
-    with open(path, "rb+") as f:
-        f.seek(size - 1)
-        if f.read(1) == b"\n":
-            return 0
-        # Walk back to the last newline (logs are small per line; read in chunks).
-        pos = size
-        chunk = 65536
-        while pos > 0:
-            start = max(0, pos - chunk)
-            f.seek(start)
-            buf = f.read(pos - start)
-            idx = buf.rfind(b"\n")
-            if idx >= 0:
-                keep = start + idx + 1
-                break
-            pos = start
-        else:
-            keep = 0
-        f.truncate(keep)
-        return size - keep
-
-
 class SampleLogWriter:
     """Append-only JSONL writer; each record is flushed (and fsynced) as soon as it is written."""
 
     def __init__(self, path: Path | str, *, fsync: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        cut = _trim_torn_tail(self.path)
+        cut = trim_torn_tail(self.path)
         if cut:
             log.warning(
                 "%s: dropped a torn last line (%d bytes) left by an interrupted run", path, cut
@@ -159,30 +130,20 @@ class SampleLogWriter:
 
 
 def iter_log(path: Path | str) -> Iterator[dict[str, Any]]:
-    """Records of a log. A torn LAST line is skipped; a bad line elsewhere raises."""
-    path = Path(path)
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    # A file written by us ends with "\n", so the final element is "" unless the tail is torn.
-    last = len(lines) - 1
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            if i == last:
-                log.warning("%s: ignoring a torn last line (interrupted write)", path)
-                return
-            raise LogFormatError(
-                f"{path}: line {i + 1} is not valid JSON ({e}); the sample log was edited or two "
-                f"runs wrote to it. Move it away or rerun into a fresh --output directory."
-            ) from None
-        if not isinstance(rec, dict) or "doc_id" not in rec or "draw" not in rec:
-            raise LogFormatError(f"{path}: line {i + 1} is not a sample record (no doc_id/draw)")
-        yield rec
+    """Records of a log (:func:`maple_bench.jsonl.iter_jsonl`: a torn LAST line is skipped)."""
+    try:
+        for i, rec in enumerate(iter_jsonl(path, what="sample log", fix=_LOG_FIX)):
+            if "doc_id" not in rec or "draw" not in rec:
+                raise LogFormatError(f"{path}: record {i + 1} is not a sample record (no doc_id/draw)")
+            yield rec
+    except JsonlFormatError as e:
+        raise LogFormatError(str(e)) from None
+
+
+_LOG_FIX = (
+    "The sample log was edited or two runs wrote to it. Move it away or rerun into a fresh "
+    "--output directory."
+)
 
 
 def read_log(path: Path | str) -> list[dict[str, Any]]:
@@ -195,10 +156,25 @@ def record_key(rec: dict[str, Any]) -> Key:
 
 def done_keys(paths: Sequence[Path | str]) -> set[Key]:
     """Every (doc_id, draw) already finished in any of ``paths`` (errors count as finished)."""
-    keys: set[Key] = set()
+    return set(done_hashes(paths))
+
+
+def done_hashes(paths: Sequence[Path | str]) -> dict[Key, str | None]:
+    """(doc_id, draw) -> the ``item_hash`` its record was made for, over ``paths``."""
+    out: dict[Key, str | None] = {}
     for p in paths:
-        keys.update(record_key(r) for r in iter_log(p))
-    return keys
+        for r in iter_log(p):
+            out.setdefault(record_key(r), r.get("item_hash"))
+    return out
+
+
+def stale_keys(done: dict[Key, str | None], current: dict[str, str]) -> list[Key]:
+    """Finished keys whose item changed since (``current``: doc_id -> item hash now).
+
+    Resuming would otherwise keep answers scored against the old item (a relabelled answer,
+    changed options) and report them as this run's.
+    """
+    return sorted(k for k, h in done.items() if k[0] in current and h != current[k[0]])
 
 
 def merge_logs(

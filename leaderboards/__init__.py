@@ -8,7 +8,7 @@ Pipeline, one module per step:
   field-precise errors, strict JSON reading and atomic writing.
 - ``entries``: results file -> board entry (validated against ``evaluators/results/schema.json``,
   located as a file; every copied number type-checked).
-- ``publish``: merge entries into a board under a ``fcntl`` lock; refuses mismatched task hash,
+- ``publish``: merge entries into a board under the board's lock (:mod:`maple_bench.locks`); refuses mismatched task hash,
   dataset revision or metrics version; same model + revision is replaced (idempotent).
 - ``rank``: sort by any metric; entries whose 95% CIs overlap share a rank.
 - ``render``: static site (``index.html`` with sortable tables, SVG charts, definitions) and a

@@ -416,6 +416,28 @@ def definitions_from_results(doc: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items() if _SNAKE.match(str(k)) and isinstance(v, str)}
 
 
+def check_results_numbers(doc: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Refuse a results file whose numbers contradict each other, or the sample log beside it.
+
+    The schema cannot see that a headline ``avg_acc`` of 0.95 sits over a per-tag table that
+    averages 0.12; a board must not rank such a file. The checks (and the rescoring of the log)
+    are the evaluators' own, imported here only when a file is published.
+    """
+    from evaluators.results.consistency import check_against_log, check_consistency
+
+    problems = check_consistency(doc) or check_against_log(path, doc)
+    if problems:
+        first = problems[0]
+        field, _, what = first.partition(": ")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise LeaderboardError(
+            f"{what}{more}",
+            file=path,
+            field=field.removeprefix("$."),
+            hint="the numbers do not agree; rescore the run with `maple-eval score` and publish that",
+        )
+
+
 def load_entry(
     path: str | os.PathLike[str],
     *,
@@ -425,5 +447,6 @@ def load_entry(
     """Read, validate and convert one results file; returns ``(task, entry, document)``."""
     doc = load_json(path, what="results file")
     validate_results(doc, file=path, schema=results_schema)
+    check_results_numbers(doc, path)
     task, entry = entry_from_results(doc, file=path, options=options, sha256=results_sha256(path))
     return task, entry, doc

@@ -2,9 +2,9 @@
 
 ``publish`` is all-or-nothing: every results file is read and converted before the board is
 touched, the merged board is validated, and it is written once with ``os.replace``. Concurrent
-publishers serialise on an exclusive ``fcntl.flock`` of a sidecar ``.<board>.lock`` file held
-across read-merge-write, so two publishes running at once both land (no lost update). The lock
-file is left in place on purpose: deleting it would let a third process lock a different inode.
+publishers serialise on :func:`maple_bench.locks.path_lock` of the board, held across
+read-merge-write, so two publishes running at once both land (no lost update); the lock file
+lives in the shared lock folder, never in boards/.
 Publishing the same results again replaces the entry with an identical one and leaves the file
 byte-for-byte unchanged (idempotent).
 """
@@ -56,28 +56,13 @@ class PublishReport:
     """Entries on the board afterwards."""
 
 
-def lock_path(board_path: str | os.PathLike[str]) -> Path:
-    """The sidecar lock file of a board (hidden: ``.<board>.lock`` beside it)."""
-    p = Path(board_path)
-    return p.with_name(f".{p.name}.lock")
-
-
 @contextmanager
 def board_lock(board_path: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold an exclusive advisory lock on the board for the duration of the block (POSIX)."""
-    import fcntl
+    """Hold the board's exclusive lock for the block (waits for another publisher)."""
+    from maple_bench.locks import path_lock
 
-    lp = lock_path(board_path)
-    lp.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with path_lock(board_path, what="leaderboards publish"):
+        yield
 
 
 def _label(entry: Mapping[str, Any]) -> str:

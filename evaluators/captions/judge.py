@@ -166,20 +166,13 @@ class VerdictCache:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._mem: dict[str, dict[str, Any]] = {}
-        if self.path.exists():
-            lines = self.path.read_text(encoding="utf-8").split("\n")
-            for i, line in enumerate(lines):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    if i == len(lines) - 1:  # torn last line from an interrupted write
-                        continue
-                    raise JudgeError(
-                        f"{self.path}: line {i + 1} is not JSON; delete the cache"
-                    ) from None
+        from maple_bench.jsonl import JsonlFormatError, iter_jsonl
+
+        try:
+            for rec in iter_jsonl(self.path, what="verdict cache", fix="Delete the cache."):
                 self._mem[rec["key"]] = rec["verdict"]
+        except (JsonlFormatError, KeyError) as e:
+            raise JudgeError(f"{self.path}: not a verdict cache ({e}); delete it") from None
 
     def __len__(self) -> int:
         return len(self._mem)
@@ -189,9 +182,9 @@ class VerdictCache:
 
     def put(self, key: str, verdict: Mapping[str, Any]) -> None:
         self._mem[key] = dict(verdict)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"key": key, "verdict": dict(verdict)}, ensure_ascii=False) + "\n")
+        from maple_bench.jsonl import append_jsonl
+
+        append_jsonl(self.path, {"key": key, "verdict": dict(verdict)})
 
 
 class Judge:
@@ -305,9 +298,11 @@ class EndpointJudge(Judge):
             with urllib.request.urlopen(req, timeout=c.timeout) as resp:
                 payload = json.loads(resp.read().decode("utf-8"))
         except urllib.error.HTTPError as e:
-            detail = e.read()[:300].decode("utf-8", "replace")
+            # Status and reason only: a server that echoes the request would put the API key
+            # from the Authorization header into the body, and so into logs.
+            e.close()
             raise JudgeError(
-                f"judge endpoint {self.url()} returned HTTP {e.code}: {detail}"
+                f"judge endpoint {self.url()} returned HTTP {e.code} {e.reason}"
             ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as e:
             raise JudgeError(f"judge endpoint {self.url()} unreachable: {e}") from None

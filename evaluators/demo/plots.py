@@ -7,7 +7,6 @@ and the training curves of every preset from the trainer's ``metrics.jsonl``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -107,12 +106,9 @@ def plot_conditions(docs: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
 
 
 def _read_metrics(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                rows.append(json.loads(line))
-    return rows
+    from maple_bench.jsonl import read_jsonl
+
+    return read_jsonl(path, what="training metrics log")
 
 
 def _smooth(values: list[float], window: int) -> list[float]:

@@ -46,7 +46,8 @@ def _non_finite(obj: Any, path: str = "$") -> list[str]:
 
 
 def validate_results(obj: Any) -> list[str]:
-    """Every schema violation as ``"<JSON path>: <message>"`` (empty list = valid)."""
+    """Every schema violation, then (on a schema-valid object) every internal inconsistency
+    (:mod:`evaluators.results.consistency`), as ``"<JSON path>: <message>"`` (empty = valid)."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
@@ -59,7 +60,12 @@ def validate_results(obj: Any) -> list[str]:
         if e.validator in ("oneOf", "anyOf") and e.context:
             e = best_match(e.context)  # the branch that got furthest names the real field
         msgs.append(f"{e.json_path}: {e.message}")
-    return msgs + _non_finite(obj)
+    msgs += _non_finite(obj)
+    if not msgs:  # the numbers must also agree with each other (a hand-edited file may not)
+        from evaluators.results.consistency import check_consistency
+
+        msgs += check_consistency(obj)
+    return msgs
 
 
 def write_results(path: Path | str, results: dict[str, Any]) -> Path:

@@ -10,11 +10,15 @@ process. A media error fails only the items it touches; it is carried back as da
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from maple_bench.schema import Sample
+
+log = logging.getLogger(__name__)
 
 _CACHE: Any = None  # one MediaCache per process (per DataLoader worker)
 
@@ -115,11 +119,16 @@ def prepare_group(
         if base is None:
             try:
                 mi = present(it.sample, media_config, cache=cache)
-            except MediaError as e:
-                base = Prepared(it, None, None, None, empty, _error_text(e), type(e).__name__)
-            else:
                 prompt = prompt_for(it.sample, mi.subtitles)
                 extra = preparer(mi, prompt) if preparer is not None else None
+            except MediaError as e:
+                base = Prepared(it, None, None, None, empty, _error_text(e), type(e).__name__)
+            except Exception as e:  # noqa: BLE001 - one bad item must not end a long run
+                # Not a media problem (a value the decoder chokes on, a preparer bug): still this
+                # item's failure, logged and counted in error_rate; --strict stops on it.
+                log.warning("item %r: %s: %s", it.sample.id, type(e).__name__, e)
+                base = Prepared(it, None, None, None, empty, _error_text(e), type(e).__name__)
+            else:
                 base = Prepared(it, mi if keep_inputs else None, prompt, prompt_hash(prompt),
                                 delivered_of(mi), prepared=extra)  # fmt: skip
             by_id[it.sample.id] = base
@@ -153,6 +162,37 @@ class GroupDataset:
         return prepare_group(self.groups[i], self.media_config, self.preparer, self.keep_inputs)
 
 
+def exit_with_parent(parent_pid: int, worker_id: int = 0) -> None:
+    """DataLoader ``worker_init_fn``: make this worker die when the main process dies.
+
+    A SIGKILLed ``maple-eval`` runs no cleanup, and its workers would stay blocked on a full
+    result queue for minutes. On Linux the kernel sends the worker SIGKILL when its parent goes
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon thread polls the parent pid each second.
+    A parent that died before the call is caught by comparing ``getppid`` with ``parent_pid``.
+    """
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    else:  # pragma: no cover - no prctl outside Linux
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
 def _identity(x: Any) -> Any:
     # Keep numpy arrays as they are (the default collate would turn them into tensors).
     return x
@@ -175,6 +215,7 @@ def iter_prepared(
         for i in range(len(ds)):
             yield ds[i]
         return
+    import functools
     import multiprocessing as mp
 
     import torch.utils.data as tud
@@ -191,5 +232,6 @@ def iter_prepared(
         prefetch_factor=prefetch_factor,
         multiprocessing_context=ctx,
         persistent_workers=False,
+        worker_init_fn=functools.partial(exit_with_parent, os.getpid()),
     )
     yield from loader

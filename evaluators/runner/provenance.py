@@ -1,6 +1,6 @@
 """What a run needs to be reproduced: versions, git hash, device, and the run fingerprint.
 
-The fingerprint hashes everything that changes the answers (task and its data source, model
+The fingerprint hashes everything that changes the answers (task and its data content, model
 spec and arguments, media spec and masking, prompt version, seed) and nothing that does not
 (batch size, workers, process count, --limit, k). Resuming into a folder whose fingerprint differs
 is refused, so two different runs are never mixed into one log.
@@ -94,9 +94,9 @@ def fingerprint_fields(
     return {
         "task": task.name,
         "task_version": task.version,
-        "dataset": {
-            k: dataset.get(k) for k in ("source", "repo_id", "config", "split", "revision")
-        },
+        # The data's content, not where it was read from: `--data syn` and `--data /abs/syn`
+        # are one run; relabelled data is another.
+        "dataset": {k: dataset.get(k) for k in ("config", "split", "dataset_hash")},
         "model": {"adapter": config.adapter_name, "args": kwargs, "dtype": dtype or config.dtype},
         "media": media_fingerprint_fields(media_config),
         "prompt_version": PROMPT_VERSION,

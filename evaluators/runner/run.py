@@ -6,6 +6,7 @@ Read :meth:`Runner.execute` first; every other method is one step of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -37,12 +38,13 @@ from evaluators.runner.provenance import (
 )
 from evaluators.samplelog import (
     SampleLogWriter,
-    done_keys,
+    done_hashes,
     item_hash,
     make_record,
     merge_logs,
     read_log,
     record_key,
+    stale_keys,
 )
 from evaluators.tasks import LoadedTask, TaskSpec, get_task, load_task
 from maple_bench.fileio import atomic_write_json
@@ -107,13 +109,20 @@ class Runner:
         self.media_config: Any = None
         self.adapter: ModelAdapter | None = None
         self.meta: dict[str, Any] = {}
+        self._hashes: dict[str, str] = {}
+        self._locks = contextlib.ExitStack()
 
     # -- the run ---------------------------------------------------------------------------------
     def execute(self) -> RunOutcome:
+        with contextlib.ExitStack() as self._locks:
+            return self._execute()
+
+    def _execute(self) -> RunOutcome:
         t0 = time.time()
         self._seed_everything()
         self.ctx.set_failure_dir(self.out, clean=False)
         self._step("loading the task", self._setup_task)
+        self._step("locking the output folder", self._lock_output)
         self._step("checking the output folder", self._check_existing_run)
         self._step("loading the model", self._setup_adapter)
         self._step("writing run_meta.json", self._prepare_output)  # also a barrier
@@ -199,6 +208,14 @@ class Runner:
         )
         return run_fingerprint(fields), fields
 
+    def _lock_output(self) -> None:
+        """Rank 0 holds the output folder's lock until the run ends: a second ``maple-eval run``
+        into the same ``--output`` is refused at once instead of writing duplicates."""
+        if self.ctx.is_main:
+            from maple_bench.locks import path_lock
+
+            self._locks.enter_context(path_lock(self.out, what="maple-eval run", wait=False))
+
     def _check_existing_run(self) -> None:
         meta_path = self.out / RUN_META
         fp, fields = self._fingerprint()
@@ -275,7 +292,17 @@ class Runner:
         assert self.task is not None and self.adapter is not None
         c, ctx = self.config, self.ctx
         main_log = self.out / log_name(self.spec.name)
-        done = done_keys([main_log, *self._shard_logs()])
+        hashes = {s.id: item_hash(s) for s in self.task.samples}
+        self._hashes = hashes
+        done_map = done_hashes([main_log, *self._shard_logs()])
+        stale = stale_keys(done_map, hashes)
+        if stale:
+            raise RunMismatchError(
+                f"{self.out}: {len(stale)} logged (item, draw) pairs were made for a different "
+                f"version of the item (item_hash differs), e.g. {stale[:3]}; the data changed "
+                f"since. Use another --output folder, or delete {self.out} to start over."
+            )
+        done = set(done_map)
         work = [
             WorkItem(s, d, item_seed(c.seed, s.id, d))
             for s in self.task.samples
@@ -334,7 +361,7 @@ class Runner:
     def _record(self, p: Prepared, output: str | None) -> dict[str, Any]:
         sample = p.item.sample
         common: dict[str, Any] = dict(draw=p.item.draw, delivered=p.delivered,
-                                      prompt_hash=p.prompt_hash, item_hash_=item_hash(sample))  # fmt: skip
+                                      prompt_hash=p.prompt_hash, item_hash_=self._hashes.get(sample.id))  # fmt: skip
         if p.error is not None:
             return make_record(
                 sample, raw_output=None, error=p.error, error_type=p.error_type, **common

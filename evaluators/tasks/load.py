@@ -13,7 +13,6 @@ Hub revisions: the resolved commit is recorded in the dataset provenance.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -37,7 +36,8 @@ class LoadedTask:
     media_root: Path | None
     """Folder the items' media paths are relative to."""
     dataset: dict[str, Any] = field(default_factory=dict)
-    """Dataset provenance: source, repo_id, revision, config, split, n, ids_hash."""
+    """Dataset provenance: source, repo_id, revision, config, split, n, ids_hash, content_hash
+    (the evaluated items) and dataset_hash (the loaded split's content, before any selection)."""
 
     @property
     def doc_ids(self) -> list[str]:
@@ -49,11 +49,6 @@ def default_cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "maple_bench"
     )
     return Path(base)
-
-
-def ids_hash(ids: list[str]) -> str:
-    """sha256[:16] of the item ids in order (which items were evaluated)."""
-    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:16]
 
 
 def load_task(
@@ -69,7 +64,7 @@ def load_task(
     presentations: tuple[str, ...] | None = None,
 ) -> LoadedTask:
     """Resolve ``spec`` to samples. See the module docstring for where data comes from."""
-    from maple_bench.data import load_samples
+    from maple_bench.data import content_hash, ids_hash, load_samples
 
     if spec.source == "synth":
         folder = _synth_source(data, cache_dir, seed, synth_per_tag)
@@ -91,7 +86,6 @@ def load_task(
 
         samples = ablation_samples(samples)
         prov["expansion"] = "ablation: 7 presentations + blind, None option, original answer"
-        prov["ids_hash"] = ids_hash([s.id for s in samples])
     if presentations:
         keep = set(presentations)
         samples = [s for s in samples if s.shown.name in keep][:limit]
@@ -102,7 +96,6 @@ def load_task(
             )
         prov["presentations"] = sorted(keep)
         prov["limit"] = limit
-        prov.pop("ids_hash", None)
     wrong = [s.id for s in samples if s.task != spec.sample_kind]
     if wrong:
         raise ValueError(
@@ -117,7 +110,9 @@ def load_task(
     prov.setdefault("source", source)
     prov.setdefault("config", config)
     prov.setdefault("split", spec.split)
-    prov.setdefault("ids_hash", ids_hash([s.id for s in samples]))
+    # Identity of exactly the items evaluated (after expansion, presentations and --limit).
+    prov["ids_hash"] = ids_hash(s.id for s in samples)
+    prov["content_hash"] = content_hash(samples)
     prov.setdefault("repo_id", spec.repo_id if spec.source == "hub" and data is None else None)
     prov.setdefault("revision", rev)
     prov["n"] = len(samples)

@@ -38,4 +38,3 @@ done
   echo
   tail -n +3 "$HERE/site/LEADERBOARD.md"
 } > "$HERE/README.md"
-rm -f "$HERE"/.*.lock

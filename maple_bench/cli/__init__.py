@@ -10,6 +10,7 @@ heavy imports inside ``run`` so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -100,6 +101,16 @@ def run_command(
     Shared by ``maple-bench`` and ``maple-eval``. Under a multi-process launch the line names
     the rank, so a failure on one of eight GPUs is easy to find in the combined output.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    bad = next((a for a in argv if not _is_utf8(a)), None)
+    if bad is not None:
+        # Paths become JSON provenance, data cards and Parquet metadata, all UTF-8.
+        print(
+            f"{prog}: error: argument {_printable(bad)} is not valid UTF-8; rename the file or "
+            f"folder (or pass a path without undecodable bytes)",
+            file=sys.stderr,
+        )
+        return 2
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
@@ -119,11 +130,67 @@ def run_command(
         where = f" (rank {os.environ.get('RANK', '0')} of {world})" if world > 1 else ""
         print(f"{prog} {args.command}: error{where}: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # The system refused a read or write (permissions, disk full, a file where a folder
+        # should be): nothing the user can fix by reading a traceback. -v logs it anyway.
+        logging.getLogger(prog).debug("OS error", exc_info=True)
+        print(f"{prog} {args.command}: error{_where()}: {describe_os_error(e)}", file=sys.stderr)
+        return 2
+    except UnicodeEncodeError as e:
+        if "surrogates" not in str(e):
+            raise
+        logging.getLogger(prog).debug("encoding error", exc_info=True)
+        print(
+            f"{prog} {args.command}: error{_where()}: a path or name is not valid UTF-8 "
+            f"({_printable(e.object[e.start : e.end + 20])}...); rename it",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _where() -> str:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return f" (rank {os.environ.get('RANK', '0')} of {world})" if world > 1 else ""
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as lone surrogates (surrogateescape)
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    """``text`` safe to print: undecodable bytes shown as ``\\xNN``."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+_OS_HINTS: dict[int, str] = {
+    errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "operation not permitted; choose a folder you can write to",
+    errno.ENOSPC: "no space left on the device; free some space or choose another folder",
+    errno.EDQUOT: "disk quota exceeded; free some space or choose another folder",
+    errno.EROFS: "read-only file system; choose a writable folder",
+    errno.ENOTDIR: "a part of this path is a file, not a folder; choose another path",
+    errno.EISDIR: "is a folder where a file was expected; choose another path",
+    errno.EEXIST: "already exists; choose another path or remove it",
+    errno.ENOENT: "no such file or folder; check the path",
+}
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for an OS error: the path(s) involved and what to do (errno-specific)."""
+    paths = [p for p in (e.filename, e.filename2) if p is not None]
+    where = " -> ".join(_printable(os.fsdecode(p)) for p in paths)
+    hint = _OS_HINTS.get(e.errno or -1) or (e.strerror or type(e).__name__)
+    return f"{where}: {hint}" if where else f"{hint} ({e})"
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that describe bad input (file, row, column, value) rather than a bug."""
     from maple_bench.data.errors import DataError
+    from maple_bench.locks import PathBusyError
     from maple_bench.media.errors import MediaError
     from maple_bench.modality import ModalityParseError
     from maple_bench.schema import SchemaError
@@ -135,6 +202,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
         ModalityParseError,
         FileNotFoundError,
         FileExistsError,
+        PathBusyError,
     )
 
 

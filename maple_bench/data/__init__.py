@@ -12,7 +12,8 @@ from maple_bench.data.errors import ColumnMapError, DataError, SourceError
 from maple_bench.data.hub import push_to_hub
 from maple_bench.data.loader import SampleSet, load_samples
 from maple_bench.data.pipeline import BuildResult, build_dataset
-from maple_bench.data.stats import ids_hash, summarize
+from maple_bench.data.identity import content_hash, ids_hash, sample_hash
+from maple_bench.data.stats import summarize
 
 __all__ = [
     "CONFIGS",
@@ -26,10 +27,12 @@ __all__ = [
     "build_caption",
     "build_dataset",
     "build_qa_plus",
+    "content_hash",
     "ids_hash",
     "load_samples",
     "parse_column_map",
     "push_to_hub",
     "resolve_columns",
+    "sample_hash",
     "summarize",
 ]

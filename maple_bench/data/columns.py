@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -355,6 +356,23 @@ def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
 
+def scalar_text(value: Any, *, row_id: str, column: str, what: str = "a text") -> str:
+    """A text cell (string, or a finite number) stripped; a list, object or flag is an error.
+
+    ``str(["a", "b"])`` would silently store ``"['a', 'b']"`` as a question or an option.
+    """
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return str(value)
+    raise SchemaError(
+        f"expected {what}, got {type(value).__name__} {value!r}",
+        row_id=row_id,
+        field=column,
+        hint="write plain text in this cell",
+    )
+
+
 def parse_list(value: Any, *, row_id: str, column: str) -> list[str]:
     """A list given as a list, a JSON string or a Python-literal string (``"['a', 'b']"``)."""
     if _is_missing(value):
@@ -382,13 +400,21 @@ def parse_list(value: Any, *, row_id: str, column: str) -> list[str]:
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
         raise SchemaError(f"expected a list, got {value!r}", row_id=row_id, field=column)
-    return [str(v).strip() for v in value if not _is_missing(v)]
+    return [
+        scalar_text(v, row_id=row_id, column=column, what="a list of texts")
+        for v in value
+        if not _is_missing(v)
+    ]
 
 
 def parse_options(row: Mapping[str, Any], cmap: ColumnMap, *, row_id: str) -> list[str]:
     """Options from a list column or from separate option columns; ``A. x`` prefixes dropped."""
     if cmap.option_columns and "options" not in cmap.fields:
-        opts = [str(row[c]).strip() for c in cmap.option_columns if not _is_missing(row.get(c))]
+        opts = [
+            scalar_text(row[c], row_id=row_id, column=c)
+            for c in cmap.option_columns
+            if not _is_missing(row.get(c))
+        ]
     else:
         col = cmap.fields["options"]
         opts = parse_list(row.get(col), row_id=row_id, column=col)

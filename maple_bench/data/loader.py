@@ -3,7 +3,8 @@
 ``load_samples`` accepts a dataset folder built by maple-bench, a folder laid out like a Hub repo,
 a Hub repo id (``lihVerma/MAPLE-bench``), or raw annotation files (then the requested config is
 built in memory). Every sample is validated; the provenance block identifies exactly which items
-were loaded (``ids_hash``) from where (repo, revision, config, split).
+were loaded (``ids_hash``) with which content (``content_hash``; ``dataset_hash`` before any
+filter) from where (repo, revision, config, split).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from maple_bench.data.builders import CONFIGS, DEFAULT_NONE_FRACTION, TASK_OF_CO
 from maple_bench.data.errors import SourceError
 from maple_bench.data.pipeline import apply_builder, read_source_samples
 from maple_bench.data.sources import folder_configs, open_source, pick_config
-from maple_bench.data.stats import ids_hash
+from maple_bench.data.identity import content_hash, ids_hash
 from maple_bench.modality import Condition, Tag, parse_condition, parse_tag
 from maple_bench.schema import Sample
 
@@ -31,7 +32,8 @@ class SampleSet:
     media_root: Path | None
     """Root for the samples' relative media paths (None when unknown)."""
     provenance: dict[str, Any] = field(default_factory=dict)
-    """``source, repo_id, revision, config, split, n, ids_hash`` (+ ``filters``)."""
+    """``source, repo_id, revision, config, split, n, ids_hash, content_hash, dataset_hash``
+    (+ ``filters``); see :mod:`maple_bench.data.identity`."""
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -74,7 +76,12 @@ class SampleSet:
         prov = dict(self.provenance)
         if split is not None:
             prov["split"] = split
-        prov.update(n=len(out), ids_hash=ids_hash(s.id for s in out), filters=filters or None)
+        prov.update(
+            n=len(out),
+            ids_hash=ids_hash(s.id for s in out),
+            content_hash=content_hash(out),
+            filters=filters or None,
+        )
         return SampleSet(out, self.media_root, prov)
 
 
@@ -140,6 +147,7 @@ def load_samples(
                 f"{src.location} ({cfg}): no split {split!r}; splits are {', '.join(available) or '(none)'}"
             )
         samples = [s for s in samples if s.split == split]
+    digest = content_hash(samples)
     prov = {
         "source": str(source),
         "repo_id": src.repo_id,
@@ -148,6 +156,9 @@ def load_samples(
         "split": split,
         "n": len(samples),
         "ids_hash": ids_hash(s.id for s in samples),
+        "content_hash": digest,
+        # The loaded split's content before --limit / tag filters: what a run is "on".
+        "dataset_hash": digest,
         "license": src.license,
     }
     out = SampleSet(samples, src.media_root, prov)

@@ -30,7 +30,8 @@ from maple_bench.data.records import (
 )
 from maple_bench.data.sources import Source, open_source, read_tables
 from maple_bench.data.splits import DEFAULT_TEST_FRACTION, assign_splits
-from maple_bench.data.stats import ids_hash, summarize_table
+from maple_bench.data.identity import ids_hash
+from maple_bench.data.stats import summarize_table
 from maple_bench.schema import Sample, samples_to_table, validate_samples
 
 log = logging.getLogger(__name__)

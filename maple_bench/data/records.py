@@ -23,6 +23,7 @@ from maple_bench.data.columns import (
     parse_list,
     parse_options,
     resolve_answer,
+    scalar_text,
 )
 from maple_bench.modality import ModalityParseError, Tag, parse_condition, parse_tag
 from maple_bench.schema import (
@@ -113,9 +114,39 @@ def _text(v: Any) -> str | None:
     return None if _missing(v) else str(v).strip()
 
 
+def _field_text(row: Mapping[str, Any], cmap: ColumnMap, name: str, loc: str) -> str | None:
+    """The text of field ``name`` (None when unmapped or empty); a list or object is an error."""
+    col = cmap.fields.get(name)
+    if col is None or _missing(row.get(col)):
+        return None
+    return scalar_text(row[col], row_id=loc, column=name) or None
+
+
+def _row_id(row: Mapping[str, Any], cmap: ColumnMap, index: int) -> str | None:
+    """The row's id when the source has an id column; a null id there is an error (a generated
+    id would silently renumber rows when the source is fixed)."""
+    if "id" not in cmap.fields:
+        return None
+    rid = _field_text(row, cmap, "id", f"#{index}")
+    if rid is None:
+        raise SchemaError(
+            "the id is empty", row_id=f"#{index}", field="id",
+            hint="give every row an id, or drop the id column to have ids generated",
+        )  # fmt: skip
+    return rid
+
+
 def _float(v: Any, *, row_id: str, column: str) -> float | None:
+    """Seconds; range checks (finite, >= 0, end after start) are the sample validator's."""
+    if isinstance(v, float) and math.isnan(v):
+        raise SchemaError(
+            "NaN is not a number of seconds", row_id=row_id, field=column,
+            hint="leave the cell empty (null) for no window",
+        )  # fmt: skip
     if _missing(v):
         return None
+    if isinstance(v, bool):
+        raise SchemaError(f"{v!r} is not a number of seconds", row_id=row_id, field=column)
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -217,9 +248,9 @@ def qa_rows(
     samples: list[Sample] = []
     has_split: list[bool] = []
     for i, row in enumerate(rows):
-        rid = _text(row.get(f["id"])) if "id" in f else None
-        loc = rid or f"#{i}"
         try:
+            rid = _row_id(row, cmap, i)
+            loc = rid or f"#{i}"
             sample, explicit = _qa_row(
                 row, cmap, rid, loc, split, qa_plus_style, extras_to_metadata
             )
@@ -240,10 +271,10 @@ def _qa_row(
     extras: bool,
 ) -> tuple[Sample, bool]:
     f = cmap.fields
-    video_id = _text(row.get(f["video_id"]))
+    video_id = _field_text(row, cmap, "video_id", loc)
     if video_id is None:
         raise SchemaError("video id is empty", row_id=loc, field="video_id")
-    question = _text(row.get(f["question"]))
+    question = _field_text(row, cmap, "question", loc)
     if question is None:
         raise SchemaError("question is empty", row_id=loc, field="question")
     video_id, media, sub_text = _media(row, cmap, video_id, loc)
@@ -264,7 +295,7 @@ def _qa_row(
     if none_reason is None and answer == NONE_OPTION:
         shown = pres or rmt
         none_reason = "replaced" if rmt <= shown else "deficit"
-    qid = _text(row.get(f["question_id"])) if "question_id" in f else None
+    qid = _field_text(row, cmap, "question_id", loc)
     if qid is None:
         qid = rid if (rid and pres is None) else f"{video_id}__{_short_hash(video_id, question)}"
     if rid is None:
@@ -306,10 +337,10 @@ def caption_rows(
     samples: list[Sample] = []
     has_split: list[bool] = []
     for i, row in enumerate(rows):
-        rid = _text(row.get(f["id"])) if "id" in f else None
-        loc = rid or f"#{i}"
         try:
-            video_id = _text(row.get(f["video_id"]))
+            rid = _row_id(row, cmap, i)
+            loc = rid or f"#{i}"
+            video_id = _field_text(row, cmap, "video_id", loc)
             if video_id is None:
                 raise SchemaError("video id is empty", row_id=loc, field="video_id")
             video_id, media, sub_text = _media(row, cmap, video_id, loc)
@@ -320,12 +351,12 @@ def caption_rows(
             captions = parse_list(row.get(f["caption"]), row_id=loc, column=f["caption"])
             if not captions:
                 raise SchemaError("no reference caption", row_id=loc, field="caption")
-            question = _text(row.get(f["question"])) if "question" in f else None
+            question = _field_text(row, cmap, "question", loc)
             src_split = _text(row.get(f["split"])) if "split" in f else None
             samples.append(
                 Sample(
                     id=rid or f"{video_id}__{rmt.name}",
-                    question_id=_text(row.get(f["question_id"])) if "question_id" in f else None,
+                    question_id=_field_text(row, cmap, "question_id", loc),
                     video_id=video_id,
                     question=question or CAPTION_INSTRUCTION,
                     rmt=rmt,

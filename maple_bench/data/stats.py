@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -13,11 +12,6 @@ from maple_bench.modality import ALL_TAGS, Condition
 from maple_bench.schema import Sample
 
 NONE_REASON_KEYS = ("deficit", "replaced", "none")
-
-
-def ids_hash(ids: Iterable[str]) -> str:
-    """sha256 (hex) of the sorted ids joined by newlines: identifies the exact item set."""
-    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
 
 
 def summarize(samples: Sequence[Sample]) -> dict[str, Any]:

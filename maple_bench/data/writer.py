@@ -2,7 +2,8 @@
 
 The new folder is assembled in a temporary directory beside ``OUT`` (same filesystem) and then
 renamed into place. An existing maple-bench folder is copied in first, so building a second
-config adds it and regenerates the card from the merged ``build_info.json``.
+config adds it and regenerates the card from the merged ``build_info.json``. Concurrent builds
+into one folder take turns on :func:`maple_bench.locks.path_lock`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import pyarrow.parquet as pq
 from maple_bench import __version__
 from maple_bench.data.card import data_file, render_card
 from maple_bench.data.errors import DataError
+from maple_bench.locks import path_lock
 from maple_bench.schema import ARROW_SCHEMA
+from maple_bench.schema.sample import check_name
 from maple_bench.schema.storage import SCHEMA_VERSION
 
 BUILD_INFO = "build_info.json"
@@ -48,6 +51,25 @@ def write_dataset(
     recorded. A media root inside ``out`` is recorded relative to it.
     """
     out = Path(out).absolute()
+    # Two builds into one folder at once would each copy the old folder and the second swap
+    # would drop the first one's config: builds into one folder take turns.
+    with path_lock(out, what="maple-bench build"):
+        return _write_locked(out, config, tables, config_info, media_root, link_media)
+
+
+def _write_locked(
+    out: Path,
+    config: str,
+    tables: Mapping[str, pa.Table],
+    config_info: dict[str, Any],
+    media_root: Path | None,
+    link_media: bool,
+) -> Path:
+    for kind, name in (("config", config), *(("split", sp) for sp in tables)):
+        try:
+            check_name(name, kind=kind)
+        except ValueError as e:  # names become paths under OUT: never let one climb out
+            raise DataError(f"--out {out}: {e}") from None
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} exists and is not a folder")
     existing = out.is_dir() and any(out.iterdir())

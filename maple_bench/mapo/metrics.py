@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from maple_bench.fileio import atomic_write_text
+from maple_bench.jsonl import append_jsonl, read_jsonl
 from maple_bench.mapo.advantages import advantage_stats
 from maple_bench.modality import TAG_NAMES
 
@@ -30,12 +31,8 @@ class MetricsLog:
     def truncate_after(self, step: int) -> None:
         if not self.enabled or not self.path.exists():
             return
-        keep = [
-            ln
-            for ln in self.path.read_text().splitlines()
-            if ln.strip() and json.loads(ln).get("step", 0) <= step
-        ]
-        atomic_write_text(self.path, "".join(k + "\n" for k in keep))
+        keep = [r for r in read_metrics(self.path) if r.get("step", 0) <= step]
+        atomic_write_text(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in keep))
 
     def write(self, row: dict[str, Any]) -> None:
         if not self.enabled:
@@ -44,13 +41,12 @@ class MetricsLog:
             k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in row.items()
         }
-        with self.path.open("a") as f:
-            f.write(json.dumps(clean, sort_keys=True) + "\n")
-            f.flush()
+        append_jsonl(self.path, clean, sort_keys=True)
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]
+    """Rows of ``metrics.jsonl`` (one torn last line from a killed run is skipped)."""
+    return read_jsonl(path, what="training metrics log")
 
 
 CURVES = (

@@ -7,6 +7,8 @@ for captioning. Validation happens at construction and names the row id and fiel
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,6 +29,22 @@ NONE_OPTION = "None of the above (cannot be determined from the given inputs)"
 NONE_REASONS = ("deficit", "replaced")
 TASK_KINDS = ("qa", "caption")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+NAME_RE = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
+"""Split and config names: Hugging Face's split-name rule (``\\w+(\\.\\w+)*``) in ASCII. Names
+become file and folder names (``data/<config>/<split>-00000-of-00001.parquet``), so a name
+such as ``../../x`` must never get that far."""
+
+
+def check_name(value: object, *, kind: str = "split") -> str:
+    """``value`` if it is a valid split/config name, else a one-line ``ValueError`` saying why."""
+    if not isinstance(value, str) or len(value) > 64 or not NAME_RE.fullmatch(value):
+        raise ValueError(
+            f"{kind} name {value!r} is not a valid name: use letters, digits and '_' (dots "
+            f"between parts), at most 64 characters, e.g. 'test' or 'train'"
+        )
+    return value
 
 
 def option_letter(index: int) -> str:
@@ -138,6 +156,11 @@ class Sample:
         object.__setattr__(self, "captions", tuple(self.captions))
         if self.question_id is None:
             object.__setattr__(self, "question_id", self.id)
+        try:
+            check_name(self.split)
+        except ValueError as e:
+            raise SchemaError(str(e), row_id=rid, field="split") from None
+        self._validate_window()
         if not isinstance(self.metadata, Mapping):
             raise SchemaError("metadata must be a mapping", row_id=rid, field="metadata")
         try:
@@ -152,6 +175,29 @@ class Sample:
             raise SchemaError(
                 "captioning rows carry no none_reason", row_id=rid, field="none_reason"
             )
+
+    def _validate_window(self) -> None:
+        """Clip window: finite seconds, start >= 0, end > start (a decoder would crash later)."""
+        rid, m = self.id, self.media
+        for name in ("start", "end"):
+            v = getattr(m, name)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise SchemaError(
+                    f"{name} {v!r} is not a finite number of seconds",
+                    row_id=rid, field=name, hint="write seconds such as 12.5, or leave it empty",
+                )  # fmt: skip
+            if v < 0:
+                raise SchemaError(
+                    f"{name} {v!r} is negative", row_id=rid, field=name,
+                    hint="clip windows are seconds from the start of the file",
+                )  # fmt: skip
+        if m.start is not None and m.end is not None and m.end <= m.start:
+            raise SchemaError(
+                f"end {m.end!r} is not after start {m.start!r}", row_id=rid, field="end",
+                hint="swap them or fix the window",
+            )  # fmt: skip
 
     def _validate_qa(self) -> None:
         rid = self.id
