@@ -30,11 +30,14 @@ def run_ablation(
     media_root: str | None = None,
     revision: str | None = None,
     num_workers: int = 0,
+    config: str | None = None,
+    split: str | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate ``model`` on every question of ``data`` under the 7 presentations + blind.
 
     Returns the sample-log rows (one per item, presentation and draw). Rerunning with the same
-    ``out_dir`` resumes the run.
+    ``out_dir`` resumes the run. ``config`` / ``split`` pick the dataset config and split (the
+    task's defaults when None).
     """
     from evaluators.runner.config import RunConfig, parse_model_args
     from evaluators.runner.run import run_eval
@@ -48,6 +51,8 @@ def run_ablation(
             "model_args": args,
             "data": str(data),
             "revision": revision,
+            "dataset_config": config,
+            "split": split,
             "media_root": media_root,
             "output": str(out_dir),
             "k": k,

@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> None:
     pr.add_argument(
         "--config", default=None, help="dataset config (default: maple_qa / maple_bench)"
     )
-    pr.add_argument("--split", default="test")
+    pr.add_argument("--split", default="test", help="dataset split to run --model on")
     pr.add_argument("--media-root", default=None)
     src = pr.add_mutually_exclusive_group(required=True)
     src.add_argument(
@@ -128,6 +128,8 @@ def run_propose(args: argparse.Namespace) -> int:
             limit=args.limit,
             media_root=args.media_root,
             out_dir=Path(args.run_dir or f"{args.out}.run"),
+            config=args.config,
+            split=args.split,
         )
     proposals = propose_from_rows(rows, threshold=args.threshold)
     write_proposals(proposals, args.out)

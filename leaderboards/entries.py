@@ -254,8 +254,15 @@ def _pick_task(r: _Reader, options: EntryOptions) -> str:
 
 
 def _task_hash(r: _Reader, task: str) -> tuple[str, str]:
-    """The task hash and the field it came from (explicit hash first, else the item-ids hash)."""
+    """The task hash and the field it came from.
+
+    The dataset's content hash comes first: it changes when any item's content changes
+    (a relabelled answer), so a run on relabelled data opens a new board instead of ranking
+    beside runs on the original items. Files without it fall back to the explicit hashes,
+    then to the item-ids hash.
+    """
     for path in (
+        "maple.provenance.dataset.content_hash",
         f"task_hashes.{task}",
         f"configs.{task}.task_hash",
         "maple.task_hash",

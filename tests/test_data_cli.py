@@ -57,8 +57,9 @@ def test_inspect_reports_invalid_data(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_inspect_check_media(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     raw = write_raw(tmp_path / "raw", [qa_row(0), qa_row(1, video="gone.mp4")])
-    assert main(["inspect", str(raw)]) == 0  # loading alone tolerates missing media
-    capsys.readouterr()
+    # Issue 19, item 8: "valid" covers media: a missing file under an existing root is invalid.
+    assert main(["inspect", str(raw)]) == 1
+    assert "gone.mp4" in capsys.readouterr().err
     assert main(["inspect", str(raw), "--check-media"]) == 1
     assert "gone.mp4" in capsys.readouterr().err
 

@@ -36,7 +36,7 @@ from maple_bench.modality import TAG_NAMES
 RUN_META = "run_meta.json"
 """Sidecar the runner writes beside the sample log: task, task_config, provenance, config, timing."""
 
-_DATASET_KEYS = ("repo_id", "revision", "config", "split", "ids_hash")
+_DATASET_KEYS = ("repo_id", "revision", "config", "split", "ids_hash", "content_hash")
 _MODEL_KEYS = ("id", "revision", "dtype", "adapter")
 _PROV_KEYS = ("prompt_hash", "chat_template_hash", "git_hash")
 _CONFIG_KEYS = ("model", "model_args", "batch_size", "device")

@@ -35,6 +35,10 @@ class RunConfig:
     """Local dataset folder / synth output folder / Hub repo id; None: the task's default."""
     revision: str | None = None
     """Hub revision (commit, tag or branch) of ``data``; recorded in the results."""
+    dataset_config: str | None = None
+    """Dataset config to read instead of the task's (e.g. ``maple_bench``); None: the task's."""
+    split: str | None = None
+    """Dataset split to read instead of the task's (``test``); None: the task's."""
     media_root: str | None = None
     """Folder the items' media paths are relative to (default: the dataset's own)."""
     output: str | None = None

@@ -172,7 +172,7 @@ class Runner:
             self.task = load_task(
                 self.spec, data=c.data, revision=c.revision, media_root=c.media_root,
                 limit=c.limit, cache_dir=c.cache_dir, seed=c.seed, synth_per_tag=c.synth_per_tag,
-                presentations=c.presentations,
+                presentations=c.presentations, config=c.dataset_config, split=c.split,
             )  # fmt: skip
         finally:
             if self.ctx.is_main:

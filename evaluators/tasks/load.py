@@ -62,9 +62,24 @@ def load_task(
     seed: int = 0,
     synth_per_tag: int = 4,
     presentations: tuple[str, ...] | None = None,
+    config: str | None = None,
+    split: str | None = None,
 ) -> LoadedTask:
-    """Resolve ``spec`` to samples. See the module docstring for where data comes from."""
+    """Resolve ``spec`` to samples. See the module docstring for where data comes from.
+
+    ``config`` / ``split`` read another config or split of the data than the task's own.
+    """
+    import dataclasses
+
     from maple_bench.data import content_hash, ids_hash, load_samples
+
+    if config is not None or split is not None:
+        spec = dataclasses.replace(
+            spec,
+            local_config=config or spec.local_config,
+            hub_config=config or spec.hub_config,
+            split=split or spec.split,
+        )
 
     if spec.source == "synth":
         folder = _synth_source(data, cache_dir, seed, synth_per_tag)

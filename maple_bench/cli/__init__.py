@@ -124,17 +124,15 @@ def run_command(
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except errors as e:
-        # Bad input the user can fix: one line naming what and where, no traceback.
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        where = f" (rank {os.environ.get('RANK', '0')} of {world})" if world > 1 else ""
-        print(f"{prog} {args.command}: error{where}: {e}", file=sys.stderr)
-        return 2
     except OSError as e:
         # The system refused a read or write (permissions, disk full, a file where a folder
         # should be): nothing the user can fix by reading a traceback. -v logs it anyway.
         logging.getLogger(prog).debug("OS error", exc_info=True)
         print(f"{prog} {args.command}: error{_where()}: {describe_os_error(e)}", file=sys.stderr)
+        return 2
+    except errors as e:
+        # Bad input the user can fix: one line naming what and where, no traceback.
+        print(f"{prog} {args.command}: error{_where()}: {e}", file=sys.stderr)
         return 2
     except UnicodeEncodeError as e:
         if "surrogates" not in str(e):
@@ -174,7 +172,7 @@ _OS_HINTS: dict[int, str] = {
     errno.EROFS: "read-only file system; choose a writable folder",
     errno.ENOTDIR: "a part of this path is a file, not a folder; choose another path",
     errno.EISDIR: "is a folder where a file was expected; choose another path",
-    errno.EEXIST: "already exists; choose another path or remove it",
+    errno.EEXIST: "already exists (a file where a folder is needed?); choose another path",
     errno.ENOENT: "no such file or folder; check the path",
 }
 
@@ -182,9 +180,11 @@ _OS_HINTS: dict[int, str] = {
 def describe_os_error(e: OSError) -> str:
     """One line for an OS error: the path(s) involved and what to do (errno-specific)."""
     paths = [p for p in (e.filename, e.filename2) if p is not None]
+    if e.errno is None or not paths:
+        return _printable(str(e))  # raised by our own code with its message (no errno/path)
     where = " -> ".join(_printable(os.fsdecode(p)) for p in paths)
-    hint = _OS_HINTS.get(e.errno or -1) or (e.strerror or type(e).__name__)
-    return f"{where}: {hint}" if where else f"{hint} ({e})"
+    hint = _OS_HINTS.get(e.errno) or (e.strerror or type(e).__name__)
+    return f"{where}: {hint}"
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -13,6 +14,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Load every row of SOURCE (dataset folder, raw annotations or Hub repo id) as "
             "validated samples and print a table of counts per tag, condition and none_reason. "
+            "Media paths must stay inside the media root and, when it exists, name files there. "
             "Exits non-zero with the error on invalid data."
         ),
     )
@@ -27,14 +29,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--check-media",
         action="store_true",
-        help="fail when a referenced media file is missing under the media root",
+        help="require a media root (media files are checked whenever the media root exists)",
     )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from maple_bench.data import DataError, load_samples
-    from maple_bench.data.media_refs import check_media
+    from maple_bench.data.media_refs import check_media, check_media_paths
     from maple_bench.data.stats import markdown_table, summarize
     from maple_bench.schema import SchemaError
 
@@ -47,10 +49,18 @@ def run(args: argparse.Namespace) -> int:
             column_map=args.column_map,
             media_root=args.media_root,
         )
-        if args.check_media:
-            if data.media_root is None:
-                raise DataError("--check-media needs a media root; pass --media-root DIR")
-            check_media(data.samples, data.media_root, file=str(args.source))
+        # "valid" covers the media references too: every path stays inside the media root,
+        # and, when the root is there, every referenced file exists.
+        root = data.media_root
+        if root is not None and Path(root).is_dir():
+            check_media(data.samples, Path(root), file=str(args.source))
+        elif args.check_media:
+            raise DataError(
+                f"--check-media needs a media root (media root {root or '-'} is not a "
+                f"folder); pass --media-root DIR"
+            )
+        else:
+            check_media_paths(data.samples, file=str(args.source))
     except (SchemaError, DataError, ValueError) as e:
         print(f"maple-bench inspect: invalid: {e}", file=sys.stderr)
         return 1

@@ -89,3 +89,21 @@ def check_media(
                     break
         out.append(s)
     return out
+
+
+def check_media_paths(samples: Sequence[Sample], *, file: str | None = None) -> None:
+    """Refuse absolute and ``..`` media paths without touching the disk (no media root known)."""
+    for s in samples:
+        m = s.media
+        for column, rel in (("video", m.video), ("audio", m.audio), ("subtitle", m.subtitle)):
+            if rel is None:
+                continue
+            p = PurePosixPath(rel.replace("\\", "/"))
+            if p.is_absolute() or ".." in p.parts:
+                raise SchemaError(
+                    f"media path {rel!r} is absolute or climbs out with '..'",
+                    row_id=s.id,
+                    field=column,
+                    file=file,
+                    hint="paths must be relative to the media root, without '..'",
+                )

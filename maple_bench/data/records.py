@@ -119,7 +119,16 @@ def _field_text(row: Mapping[str, Any], cmap: ColumnMap, name: str, loc: str) ->
     col = cmap.fields.get(name)
     if col is None or _missing(row.get(col)):
         return None
-    return scalar_text(row[col], row_id=loc, column=name) or None
+    value = row[col]
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        # JSON sources carry lists and objects as JSON text (sources._rows_to_table).
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            pass
+        if not isinstance(value, (list, dict)):
+            value = row[col]
+    return scalar_text(value, row_id=loc, column=name) or None
 
 
 def _row_id(row: Mapping[str, Any], cmap: ColumnMap, index: int) -> str | None:
