@@ -44,7 +44,7 @@ def run_ablation(
     from evaluators.samplelog import read_log
 
     args = parse_model_args(model_args) if isinstance(model_args, str) else dict(model_args or {})
-    config = RunConfig.from_mapping(
+    run_config = RunConfig.from_mapping(
         {
             "task": ablation_task_for(data),
             "model": model,
@@ -61,5 +61,5 @@ def run_ablation(
             "num_workers": num_workers,
         }
     )
-    outcome = run_eval(config)
+    outcome = run_eval(run_config)
     return list(read_log(outcome.log_path))

@@ -221,7 +221,6 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     from evaluators.results import ResultsValidationError, load_results
-
     from evaluators.results.consistency import check_against_log
 
     bad = 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from maple_bench.jsonl import JsonlFormatError, iter_jsonl, trim_torn_tail
-from maple_bench.schema import Sample, sample_to_row
+from maple_bench.schema import Sample
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,9 @@ def iter_log(path: Path | str) -> Iterator[dict[str, Any]]:
     try:
         for i, rec in enumerate(iter_jsonl(path, what="sample log", fix=_LOG_FIX)):
             if "doc_id" not in rec or "draw" not in rec:
-                raise LogFormatError(f"{path}: record {i + 1} is not a sample record (no doc_id/draw)")
+                raise LogFormatError(
+                    f"{path}: record {i + 1} is not a sample record (no doc_id/draw)"
+                )
             yield rec
     except JsonlFormatError as e:
         raise LogFormatError(str(e)) from None

@@ -432,7 +432,7 @@ def check_results_numbers(doc: Mapping[str, Any], path: str | os.PathLike[str]) 
     """
     from evaluators.results.consistency import check_against_log, check_consistency
 
-    problems = check_consistency(doc) or check_against_log(path, doc)
+    problems = check_consistency(doc) or check_against_log(Path(path), doc)
     if problems:
         first = problems[0]
         field, _, what = first.partition(": ")

@@ -80,14 +80,15 @@ def test_1_split_name_that_climbs_out_is_refused(tmp_path: Path, capsys: Any) ->
 
 
 def test_1_writer_refuses_bad_config_and_split_names(tmp_path: Path) -> None:
-    import pyarrow as pa
-
     from maple_bench.data.errors import DataError
     from maple_bench.data.writer import write_dataset
+    from maple_bench.schema import Sample, samples_to_table
 
+    table = samples_to_table([Sample(id="a", video_id="v", question="q?", rmt="V",
+                                     options=("x", "y"), answer="x")])  # fmt: skip
     for config, split in (("maple_qa", "../x"), ("../../cfg", "test"), ("maple_qa", "a/b")):
         with pytest.raises(DataError, match="not a valid name"):
-            write_dataset(tmp_path / "out", config, {split: pa.table({"id": ["a"]})}, {})
+            write_dataset(tmp_path / "out", config, {split: table}, {})
     assert not (tmp_path / "out").exists() and not list(tmp_path.rglob("*.parquet"))
 
 
@@ -202,7 +203,9 @@ build_dataset(builder, raw, out)
 def test_3_two_builds_into_one_folder_keep_both_configs(synth: Path, tmp_path: Path) -> None:
     out, go = tmp_path / "ds", tmp_path / "go"
     procs = [
-        subprocess.Popen([sys.executable, "-c", _BUILD, b, str(synth), str(out), str(go)], env=_env())
+        subprocess.Popen(
+            [sys.executable, "-c", _BUILD, b, str(synth), str(out), str(go)], env=_env()
+        )
         for b in ("qa", "qa-plus")
     ]
     time.sleep(1.0)  # let both import
@@ -238,7 +241,9 @@ def test_3_one_jsonl_reader_everywhere(tmp_path: Path) -> None:
     assert [json.loads(x)["key"] for x in cache.read_text().splitlines()] == ["a", "c"]
     pkgs = ("evaluators", "maple_bench", "annotation", "leaderboards")
     files = [f for pkg in pkgs for f in ROOT.glob(f"{pkg}/**/*.py")]
-    rule = [f.name for f in files if "i == last" in f.read_text() or "len(lines) - 1" in f.read_text()]
+    rule = [
+        f.name for f in files if "i == last" in f.read_text() or "len(lines) - 1" in f.read_text()
+    ]
     assert rule == ["jsonl.py"]  # the torn-last-line rule, once
     assert not [f.name for f in files if "import fcntl" in f.read_text()]
 
@@ -372,7 +377,9 @@ def test_6_output_path_under_a_file(tmp_path: Path, capsys: Any) -> None:
 
     raw = write_raw(tmp_path / "raw", [qa_row(i) for i in range(4)])
     (tmp_path / "afile").write_text("x")
-    assert main(["build", "qa", "--source", str(raw), "--out", str(tmp_path / "afile" / "out")]) == 2
+    assert (
+        main(["build", "qa", "--source", str(raw), "--out", str(tmp_path / "afile" / "out")]) == 2
+    )
     assert "afile: already exists" in _one_line(capsys)
 
 

@@ -132,11 +132,9 @@ def _check_results_block(results: Mapping[str, Any], headline: Mapping[str, Any]
                 continue
             metric, _, _filter = key.partition(",")
             ref = "micro_acc" if metric == "acc" else metric
-            if ref in headline and value is not None and _num(headline[ref]) is not None:
-                if abs(float(value) - float(headline[ref])) > TOL:
-                    errors.append(
-                        f"{path}: {value} differs from maple.headline.{ref} = {headline[ref]}"
-                    )
+            want = _num(headline.get(ref))
+            if value is not None and want is not None and abs(float(value) - want) > TOL:
+                errors.append(f"{path}: {value} differs from maple.headline.{ref} = {want}")
     return errors
 
 

@@ -123,7 +123,7 @@ def prepare_group(
                 extra = preparer(mi, prompt) if preparer is not None else None
             except MediaError as e:
                 base = Prepared(it, None, None, None, empty, _error_text(e), type(e).__name__)
-            except Exception as e:  # noqa: BLE001 - one bad item must not end a long run
+            except Exception as e:
                 # Not a media problem (a value the decoder chokes on, a preparer bug): still this
                 # item's failure, logged and counted in error_rate; --strict stops on it.
                 log.warning("item %r: %s: %s", it.sample.id, type(e).__name__, e)

@@ -10,9 +10,9 @@ from maple_bench.data.builders import CONFIGS, DEFAULT_NONE_FRACTION, build_capt
 from maple_bench.data.columns import ColumnMap, parse_column_map, resolve_columns
 from maple_bench.data.errors import ColumnMapError, DataError, SourceError
 from maple_bench.data.hub import push_to_hub
+from maple_bench.data.identity import content_hash, ids_hash, sample_hash
 from maple_bench.data.loader import SampleSet, load_samples
 from maple_bench.data.pipeline import BuildResult, build_dataset
-from maple_bench.data.identity import content_hash, ids_hash, sample_hash
 from maple_bench.data.stats import summarize
 
 __all__ = [

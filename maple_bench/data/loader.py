@@ -16,9 +16,9 @@ from typing import Any
 
 from maple_bench.data.builders import CONFIGS, DEFAULT_NONE_FRACTION, TASK_OF_CONFIG
 from maple_bench.data.errors import SourceError
+from maple_bench.data.identity import content_hash, ids_hash
 from maple_bench.data.pipeline import apply_builder, read_source_samples
 from maple_bench.data.sources import folder_configs, open_source, pick_config
-from maple_bench.data.identity import content_hash, ids_hash
 from maple_bench.modality import Condition, Tag, parse_condition, parse_tag
 from maple_bench.schema import Sample
 

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from maple_bench.data import builders
 from maple_bench.data.columns import ColumnMap, parse_column_map, resolve_columns
+from maple_bench.data.identity import ids_hash
 from maple_bench.data.media_refs import check_media
 from maple_bench.data.records import (
     SourceRows,
@@ -30,7 +31,6 @@ from maple_bench.data.records import (
 )
 from maple_bench.data.sources import Source, open_source, read_tables
 from maple_bench.data.splits import DEFAULT_TEST_FRACTION, assign_splits
-from maple_bench.data.identity import ids_hash
 from maple_bench.data.stats import summarize_table
 from maple_bench.schema import Sample, samples_to_table, validate_samples
 

@@ -6,6 +6,7 @@ Every error names the file, the row id and the *source* column, so the user can 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -122,10 +123,8 @@ def _field_text(row: Mapping[str, Any], cmap: ColumnMap, name: str, loc: str) ->
     value = row[col]
     if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
         # JSON sources carry lists and objects as JSON text (sources._rows_to_table).
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             value = json.loads(value)
-        except json.JSONDecodeError:
-            pass
         if not isinstance(value, (list, dict)):
             value = row[col]
     return scalar_text(value, row_id=loc, column=name) or None
