@@ -64,14 +64,22 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"maple-bench train: {e}", file=sys.stderr)
         return 2
+    import contextlib
+    import os
+
+    from maple_bench.locks import path_lock
     from maple_bench.mapo.trainer import MapoTrainer
 
-    trainer = MapoTrainer(cfg, args.out, data=args.data, media_root=args.media_root)
-    trainer.setup(resume=not args.no_resume)
-    try:
-        history = trainer.train()
-    finally:
-        trainer.cleanup()
+    # Rank 0 holds the output folder's lock: a second `train --out` into it is refused at once.
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    lock = path_lock(args.out, what="maple-bench train", wait=False) if rank0 else None
+    with lock or contextlib.nullcontext():
+        trainer = MapoTrainer(cfg, args.out, data=args.data, media_root=args.media_root)
+        trainer.setup(resume=not args.no_resume)
+        try:
+            history = trainer.train()
+        finally:
+            trainer.cleanup()
     if trainer.acc.is_main_process and history:
         last = history[-1]
         print(
