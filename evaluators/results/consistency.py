@@ -256,8 +256,8 @@ def check_against_log(results_path: str | Path, doc: Mapping[str, Any]) -> list[
     """Rescore the sample log beside ``results_path`` (when there is one) and list every headline
     or per-tag number of ``doc`` it contradicts. Point estimates only: no bootstrap needed."""
     log_path = sample_log_beside(results_path, doc)
-    if log_path is None:
-        return []
+    if log_path is None or (doc.get("maple") or {}).get("task_kind") == "caption":
+        return []  # caption scores may come from a judge pass the log alone does not replay
     from evaluators.results.build import score_log
 
     task = (doc.get("maple") or {}).get("task")
