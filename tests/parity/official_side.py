@@ -10,25 +10,32 @@ and ``CASE_DIR/media.safetensors`` (uint8 frames, float32 waveforms), runs trans
 crosses the process boundary.
 
 torchvision's compiled ops need CUDA libraries that CPU machines lack; only its Python transforms
-are used here, so the two op schemas its meta registrations refer to are declared first.
+are used here, so on CPU-only torch the two op schemas its meta registrations refer to are
+declared first. On GPU installs (torchvision in the environment) it runs as is.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import torch
 
-_LIB = torch.library.Library("torchvision", "DEF")  # kept alive for the process lifetime
-_LIB.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-_LIB.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+if torch.version.cuda is None:
+    # CPU-only torch cannot load the CUDA build's compiled ops; declaring the two schemas its meta
+    # registrations refer to lets the (pure Python) transforms import. A CUDA torch loads the real
+    # ops, and declaring them there would clash, so this is only done on CPU-only torch.
+    _LIB = torch.library.Library("torchvision", "DEF")  # kept alive for the process lifetime
+    _LIB.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    _LIB.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
 
-import torchvision  # noqa: E402
+import torchvision
 
-if "site-packages" in str(Path(torchvision.__file__).resolve()):
-    raise SystemExit(f"torchvision must come from the isolated folder, not {torchvision.__file__}")
+_ISOLATED = os.environ.get("MAPLE_TORCHVISION_DIR")
+if _ISOLATED and not Path(torchvision.__file__).resolve().is_relative_to(Path(_ISOLATED).resolve()):
+    raise SystemExit(f"torchvision must come from {_ISOLATED}, not {torchvision.__file__}")
 
 
 def sample_fps(nframes: int, total_frames: int, video_fps: float) -> float:

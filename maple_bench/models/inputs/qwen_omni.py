@@ -159,9 +159,10 @@ def official_processor(
 class QwenOmniInputBuilder:
     """Builds Qwen2.5-Omni thinker inputs; ``build`` for one item, ``build_batch`` for several.
 
-    ``source`` is a checkpoint directory (tokenizer + optional ``preprocessor_config.json``) or a
-    tokenizer object. The returned dict can be passed as ``model(**inputs)`` /
-    ``model.generate(**inputs)``; it carries ``use_audio_in_video`` explicitly.
+    ``source`` is a checkpoint directory or Hub id (tokenizer, chat template and
+    ``preprocessor_config.json`` are read from it, at ``revision`` for a Hub id) or a tokenizer
+    object. The returned dict can be passed as ``model(**inputs)`` / ``model.generate(**inputs)``;
+    it carries ``use_audio_in_video`` explicitly.
     """
 
     accepted_streams = frozenset({"V", "A", "S"})
@@ -172,26 +173,27 @@ class QwenOmniInputBuilder:
         config: QwenOmniInputConfig | None = None,
         *,
         feature_extractor: Any | None = None,
+        revision: str | None = None,
     ) -> None:
         from transformers import AutoTokenizer
 
         self.config = config or QwenOmniInputConfig()
         if isinstance(source, (str, os.PathLike)):
-            self.tokenizer = AutoTokenizer.from_pretrained(source)
+            self.tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
             files: Any = source
         else:
             self.tokenizer = source
             files = None
         # The model's own template, or a clear refusal: never another model's template.
         self.tokenizer.chat_template, self.chat_template_source = resolve_chat_template(
-            self.tokenizer, files
+            self.tokenizer, files, revision
         )
         if feature_extractor is not None:
             self.feature_extractor = feature_extractor
             self._fe_origin: dict[str, Any] = {"source": "argument", "file": None, "sha256": None}
         else:
             self.feature_extractor, self._fe_origin = load_feature_extractor(
-                files, self.config.sampling_rate
+                files, self.config.sampling_rate, revision
             )
         self.tokens = token_names(self.tokenizer)
         self.processor: Any = None

@@ -47,7 +47,9 @@ _FE_KEYS = ("feature_size", "sampling_rate", "hop_length", "chunk_length", "n_ff
             "nb_max_frames", "padding_value", "dither")  # fmt: skip
 
 
-def model_file(source: str | os.PathLike[str], name: str) -> Path | None:
+def model_file(
+    source: str | os.PathLike[str], name: str, revision: str | None = None
+) -> Path | None:
     """``name`` in a model folder, or in the Hub cache for a Hub id; None when the model has none.
 
     Hub ids go through ``transformers.utils.cached_file``, which reads the local cache under
@@ -62,6 +64,7 @@ def model_file(source: str | os.PathLike[str], name: str) -> Path | None:
     resolved = cached_file(
         str(source),
         name,
+        revision=revision,
         _raise_exceptions_for_missing_entries=False,
         _raise_exceptions_for_connection_errors=False,
     )
@@ -73,7 +76,7 @@ def _sha256(path: Path) -> str:
 
 
 def load_feature_extractor(
-    source: str | os.PathLike[str] | None, sampling_rate: int
+    source: str | os.PathLike[str] | None, sampling_rate: int, revision: str | None = None
 ) -> tuple[Any, dict[str, Any]]:
     """(``WhisperFeatureExtractor``, where its settings came from) for a checkpoint.
 
@@ -83,7 +86,7 @@ def load_feature_extractor(
     """
     from transformers import WhisperFeatureExtractor
 
-    config = None if source is None else model_file(source, "preprocessor_config.json")
+    config = None if source is None else model_file(source, "preprocessor_config.json", revision)
     if config is None:
         where = "a tokenizer object" if source is None else str(source)
         log.warning(
@@ -118,7 +121,9 @@ def feature_extractor_provenance(fe: Any, origin: dict[str, Any]) -> dict[str, A
     }
 
 
-def resolve_chat_template(tokenizer: Any, source: str | os.PathLike[str] | None) -> tuple[str, str]:
+def resolve_chat_template(
+    tokenizer: Any, source: str | os.PathLike[str] | None, revision: str | None = None
+) -> tuple[str, str]:
     """(template, where it came from): the tokenizer's, else the checkpoint's template file.
 
     Raises ValueError naming the checkpoint when it has none: another model's template would
@@ -129,7 +134,7 @@ def resolve_chat_template(tokenizer: Any, source: str | os.PathLike[str] | None)
         return template, "tokenizer"
     if source is not None:
         for name in ("chat_template.jinja", "chat_template.json"):
-            found = model_file(source, name)
+            found = model_file(source, name, revision)
             if found is None:
                 continue
             text = found.read_text(encoding="utf-8")
