@@ -52,7 +52,14 @@ OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @dataclass(frozen=True)
 class VideoPatchSpec:
-    """Settings of the Qwen2-VL video patcher (defaults = Qwen2.5-Omni processor defaults)."""
+    """Settings of the Qwen2-VL video patcher.
+
+    Pixel defaults are ``Qwen2_5OmniProcessor``'s own ``videos_kwargs`` and qwen-omni-utils'
+    ``VIDEO_MIN_PIXELS`` / ``VIDEO_MAX_PIXELS``. Note: the released checkpoints'
+    ``preprocessor_config.json`` says 3136..12845056, which ``Qwen2_5OmniProcessor.from_pretrained``
+    applies when called without ``size=``; qwen-omni-utils resizes frames before that, so the
+    utilities' bounds are the convention followed here (the official path passes ``size``).
+    """
 
     min_pixels: int = 128 * 28 * 28
     """Lower bound on resized height * width (``size["shortest_edge"]`` in transformers)."""
