@@ -299,3 +299,167 @@ def test_interleaving_matches_transformers_processor(
         tokens=QWEN_OMNI_NAMED_TOKENS,
     )
     assert got == ref
+
+
+# ------------------------------------------------------- conventions taken from the model itself
+
+
+def _with_real_preprocessor(thinker_dir: Path, dest: Path) -> Path:
+    """A copy of the tiny checkpoint carrying the published Qwen2.5-Omni preprocessor config."""
+    import json
+    import shutil
+
+    from tests.test_qwen_parity import QWEN_OMNI_PREPROCESSOR_CONFIG
+
+    shutil.copytree(thinker_dir, dest)
+    (dest / "preprocessor_config.json").write_text(json.dumps(QWEN_OMNI_PREPROCESSOR_CONFIG))
+    return dest
+
+
+def test_feature_extractor_comes_from_the_model_folder(thinker_dir: Path, tmp_path: Path) -> None:
+    """300 s chunks from the model's preprocessor_config.json: 45 s of audio is not truncated."""
+    import hashlib
+
+    model = _with_real_preprocessor(thinker_dir, tmp_path / "m")
+    b = QwenOmniInputBuilder(model, SMALL)
+    inputs, prov = b.build(make_input("A", seconds=45.0))
+    assert inputs["input_features"].shape == (1, 128, 30000)
+    assert int(inputs["feature_attention_mask"].sum()) == 4500  # 45 s at 100 mel frames / s
+    audio = prov["audio"]
+    assert audio["config"]["chunk_length"] == 300 and audio["max_seconds"] == 300.0
+    assert audio["config_file"] == str(model / "preprocessor_config.json")
+    digest = hashlib.sha256((model / "preprocessor_config.json").read_bytes()).hexdigest()
+    assert audio["config_sha256"] == digest
+    # the tiny checkpoint's own file says 30 s: that is what it gets, recorded as such
+    assert builder_prov_seconds(thinker_dir) == 30.0
+
+
+def builder_prov_seconds(model: Path) -> float:
+    return float(QwenOmniInputBuilder(model, SMALL).provenance()["audio"]["max_seconds"])
+
+
+def test_feature_extractor_from_the_hub_cache_offline(
+    thinker_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Hub id resolves the model's files through the HF cache with HF_HUB_OFFLINE=1."""
+    import shutil
+
+    import huggingface_hub.constants as hf_constants
+
+    cache = tmp_path / "hub"
+    repo = cache / "models--org--omni-tiny"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    snap = repo / "snapshots" / commit
+    shutil.copytree(_with_real_preprocessor(thinker_dir, tmp_path / "m"), snap)
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    b = QwenOmniInputBuilder("org/omni-tiny", SMALL)
+    audio = b.provenance()["audio"]
+    assert audio["config"]["chunk_length"] == 300
+    assert audio["config_file"] == str(snap / "preprocessor_config.json")
+    assert audio["config_source"] == "org/omni-tiny"
+
+
+def test_missing_preprocessor_config_uses_published_qwen_settings(
+    thinker_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(thinker_dir, model)
+    (model / "preprocessor_config.json").unlink()
+    b = QwenOmniInputBuilder(model, SMALL)
+    audio = b.provenance()["audio"]
+    assert audio["config_source"] == "defaults" and audio["config"]["chunk_length"] == 300
+    assert "has no preprocessor_config.json" in caplog.text
+
+
+def test_wrong_feature_extractor_type_is_an_error(thinker_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    model = tmp_path / "m"
+    shutil.copytree(thinker_dir, model)
+    (model / "preprocessor_config.json").write_text(
+        json.dumps({"feature_extractor_type": "ASTFeatureExtractor"})
+    )
+    with pytest.raises(ValueError, match="ASTFeatureExtractor"):
+        QwenOmniInputBuilder(model, SMALL)
+
+
+def test_checkpoint_without_chat_template_is_refused(thinker_dir: Path, tmp_path: Path) -> None:
+    """Never another model's template: refuse, or use the checkpoint's chat_template.json."""
+    import json
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from maple_bench.models.tiny import QWEN_OMNI_CHAT_TEMPLATE
+
+    model = tmp_path / "m"
+    shutil.copytree(thinker_dir, model)
+    tok = AutoTokenizer.from_pretrained(model)
+    tok.chat_template = None
+    for f in ("tokenizer_config.json", "chat_template.jinja"):
+        (model / f).unlink(missing_ok=True)
+    tok.save_pretrained(model)
+    (model / "chat_template.jinja").unlink(missing_ok=True)
+    with pytest.raises(ValueError, match=r"has no chat template.*chat_template\.jinja"):
+        QwenOmniInputBuilder(model, SMALL)
+    (model / "chat_template.json").write_text(json.dumps({"chat_template": "{{ 'X' }}"}))
+    b = QwenOmniInputBuilder(model, SMALL)
+    assert b.chat_text(make_input("S")) == "X"
+    assert b.provenance()["chat_template_source"] == str(model / "chat_template.json")
+    assert b.tokenizer.chat_template != QWEN_OMNI_CHAT_TEMPLATE
+
+
+def test_fps_follows_the_qwen_utilities_rule() -> None:
+    """8 frames of a 100-frame 25 fps window: 8 / 100 * 25 = 2.0 fps (the median step of the
+    segment-centre timestamps would say 25 / 12 = 2.083)."""
+    from maple_bench.media.spec import VideoSpec, sample_indices
+    from maple_bench.models.inputs.qwen_omni_tokens import FPS_RULE, frames_fps
+
+    idx = sample_indices(100, 25.0, VideoSpec(num_frames=8))
+    data = np.zeros((8, 28, 28, 3), np.uint8)
+    fr = Frames(data=data, timestamps=idx / 25.0, fps=25.0, source_size=(28, 28), window_frames=100)
+    assert frames_fps(fr, 2.0) == (pytest.approx(2.0), FPS_RULE)
+    no_window = Frames(data=data, timestamps=idx / 25.0, fps=25.0, source_size=(28, 28))
+    fps, rule = frames_fps(no_window, 2.0)
+    assert fps == pytest.approx(25 / 12) and "median" in rule
+
+
+def test_decoded_frames_carry_the_window_frame_count(tmp_path: Path) -> None:
+    from maple_bench.media import VideoSpec, decode_frames
+    from maple_bench.media.write import write_video
+
+    path = tmp_path / "clip.mp4"
+    write_video(path, np.zeros((50, 32, 32, 3), np.uint8), fps=25)
+    fr = decode_frames(path, VideoSpec(num_frames=8))
+    assert fr.window_frames == 50 and len(fr) == 8
+    assert decode_frames(path, VideoSpec(num_frames=4), start=0.4, end=1.2).window_frames == 20
+
+
+def test_results_record_the_processor_conventions(thinker_dir: Path, tmp_path: Path) -> None:
+    """results.json of a qwen2_5_omni run says which resize kernel, fps rule and feature
+    extractor (config and its file) made the inputs."""
+    import json
+
+    from evaluators.runner.config import RunConfig
+    from evaluators.runner.run import run_eval
+    from evaluators.tasks.load import generate_synth
+
+    raw = generate_synth(tmp_path / "raw", per_tag=1, seed=5, clip_seconds=2.0, width=64, height=48)
+    model = _with_real_preprocessor(thinker_dir, tmp_path / "m")
+    cfg = RunConfig(task="synth_qa_plus", model=f"qwen2_5_omni:{model}", data=str(raw),
+                    model_args={"max_new_tokens": 2}, output=str(tmp_path / "out"), num_workers=0,
+                    batch_size=2, progress=False, presentations=("VA",), limit=2)  # fmt: skip
+    out = run_eval(cfg)
+    results = json.loads(Path(out.results_path).read_text())
+    inputs = results["maple"]["provenance"]["model"]["inputs"]
+    assert inputs["video"]["resize_kernel"].startswith("torch.nn.functional.interpolate(uint8")
+    assert inputs["fps_rule"].startswith("nframes / total_frames * video_fps")
+    assert inputs["audio"]["config"]["chunk_length"] == 300
+    assert inputs["audio"]["config_file"] == str(model / "preprocessor_config.json")
+    assert inputs["chat_template_source"] == "tokenizer"

@@ -86,8 +86,11 @@ class QwenOmniAdapter(ModelAdapter):
             common["pretrained"], **load_kwargs(common)
         ).to(self.device)
         self.model.eval()
+        # Tokenizer, chat template and feature extractor from the model's own files (same revision).
         self.builder = QwenOmniInputBuilder(
-            common["pretrained"], QwenOmniInputConfig(path=input_path, system_prompt=system_prompt)
+            common["pretrained"],
+            QwenOmniInputConfig(path=input_path, system_prompt=system_prompt),
+            revision=common.get("revision"),
         )
         self.tokenizer = self.builder.tokenizer
         self._torch = torch

@@ -31,6 +31,7 @@ from maple_bench.media.spec import (
     VideoSpec,
     sample_indices,
     target_size,
+    window_frame_count,
 )
 
 __all__ = ["MediaInfo", "blank_audio", "blank_frames", "decode_audio", "decode_frames", "probe"]
@@ -109,7 +110,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
 def _frame_indices(
     info: MediaInfo, spec: VideoSpec, start: float | None, end: float | None, backend
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
+    """(sampled indices, frames in the window)."""
     num = info.num_frames
     if num < 0:
         try:
@@ -124,7 +126,7 @@ def _frame_indices(
             path=info.path,
             hint="fix the sample's start/end",
         )
-    return indices
+    return indices, window_frame_count(num, info.fps, start, end)
 
 
 def _resize(data: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -152,7 +154,7 @@ def decode_frames(
     if not info.has_video:
         raise NoVideoStreamError("the file has no video stream", path=info.path)
     impl = get_backend(backend)
-    indices = _frame_indices(info, spec, start, end, impl)
+    indices, window = _frame_indices(info, spec, start, end, impl)
     try:
         data = impl.read_frames(info.path, indices)
     except MediaError:
@@ -168,6 +170,7 @@ def decode_frames(
         timestamps=indices.astype(np.float64) / info.fps,
         fps=info.fps,
         source_size=(info.height, info.width),
+        window_frames=window,
     )
 
 
@@ -221,13 +224,14 @@ def blank_frames(path: str | os.PathLike[str], spec: VideoSpec, *, start=None, e
     info = probe(path)
     if not info.has_video:
         raise NoVideoStreamError("the file has no video stream", path=info.path)
-    indices = _frame_indices(info, spec, start, end, get_backend(None))
+    indices, window = _frame_indices(info, spec, start, end, get_backend(None))
     h, w = target_size(info.height, info.width, spec)
     return Frames(
         data=np.zeros((len(indices), h, w, 3), dtype=np.uint8),
         timestamps=indices.astype(np.float64) / info.fps,
         fps=info.fps,
         source_size=(info.height, info.width),
+        window_frames=window,
     )
 
 

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Audio", "AudioSpec", "Frames", "VideoSpec", "sample_indices", "target_size"]
+__all__ = [
+    "Audio",
+    "AudioSpec",
+    "Frames",
+    "VideoSpec",
+    "sample_indices",
+    "target_size",
+    "window_frame_count",
+]
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,10 @@ class Frames:
     """The source video's average frame rate."""
     source_size: tuple[int, int]
     """The source ``(height, width)`` before any resize."""
+    window_frames: int | None = None
+    """Source frames in the sampled window (``n`` of the sampling rule); None when unknown.
+    Model input builders derive the sampling rate from it as the Qwen utilities do:
+    ``len(frames) / window_frames * fps``."""
 
     def __len__(self) -> int:
         return int(self.data.shape[0])
@@ -126,9 +138,7 @@ def sample_indices(
     end: float | None = None,
 ) -> np.ndarray:
     """Frame indices chosen by the module's sampling rule (possibly empty: window outside)."""
-    first = 0 if start is None else max(0, math.ceil(start * fps - 1e-6))
-    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps - 1e-6))
-    n = stop - first
+    first, n = _window(num_frames, fps, start, end)
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
     if spec.fps is None:
@@ -137,6 +147,20 @@ def sample_indices(
         k = min(max(1, round(n / fps * spec.fps)), spec.max_frames, n)
     j = np.arange(k, dtype=np.float64)
     return (first + np.floor((j + 0.5) * n / k)).astype(np.int64)
+
+
+def _window(num_frames: int, fps: float, start: float | None, end: float | None) -> tuple[int, int]:
+    """(first index, frame count) of the window ``[start, end)``; the count may be <= 0."""
+    first = 0 if start is None else max(0, math.ceil(start * fps - 1e-6))
+    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps - 1e-6))
+    return first, stop - first
+
+
+def window_frame_count(
+    num_frames: int, fps: float, start: float | None = None, end: float | None = None
+) -> int:
+    """Source frames inside the window ``[start, end)`` (``n`` of the sampling rule, >= 0)."""
+    return max(0, _window(num_frames, fps, start, end)[1])
 
 
 def target_size(height: int, width: int, spec: VideoSpec) -> tuple[int, int]:

@@ -5,8 +5,10 @@ Two paths give the same tensors:
 - ``official``: ``transformers.Qwen2_5OmniProcessor`` (needs torchvision for its video
   processor, so it is only buildable on GPU installs);
 - ``plain``: the documented plain-torch equivalent used everywhere else: Qwen2-VL video patching
-  (``video_patches.py``), ``WhisperFeatureExtractor(feature_size=128)`` log-mels padded to 30 s,
-  the Qwen2.5-Omni chat template, and placeholder expansion exactly as the processor does it
+  (``video_patches.py``, uint8 bicubic resize as torchvision does on CPU), the model's own
+  ``WhisperFeatureExtractor`` settings (``preprocessor_config.json``: 300 s for Qwen2.5-Omni) and
+  chat template (``qwen_omni_files.py``), the frame rate by the qwen-omni-utils rule
+  (``nframes / total_frames * video_fps``), and placeholder expansion exactly as the processor does it
   (``<|VIDEO|>`` x grid_t*grid_h*grid_w/4, ``<|AUDIO|>`` x the audio encoder's output length, and
   with ``use_audio_in_video`` the time-chunked interleaving inside ``<|audio_bos|>...<|audio_eos|>``).
   Positions (TMRoPE / mrope) are computed by the model itself from these ids.
@@ -14,7 +16,8 @@ Two paths give the same tensors:
 Streams go in exactly as presented: no video block when V is absent, no audio features when A is
 absent, and audio is interleaved into the video only when ``model_input.use_audio_in_video`` is
 True; otherwise a presented audio stream is a separate audio item. ``compare_with_official``
-builds both paths for the GPU test.
+builds both paths where torchvision is installed; ``tests/test_qwen_parity.py`` proves the
+parity on CPU with the official processor run in a separate process.
 """
 
 from __future__ import annotations
@@ -30,7 +33,13 @@ import numpy as np
 import torch
 
 from maple_bench.models.inputs.common import default_prompt, mono_waveform
+from maple_bench.models.inputs.qwen_omni_files import (
+    feature_extractor_provenance,
+    load_feature_extractor,
+    resolve_chat_template,
+)
 from maple_bench.models.inputs.qwen_omni_tokens import (
+    FPS_RULE,
     audio_output_length,
     chunked_index,
     frames_fps,
@@ -80,17 +89,6 @@ class QwenOmniInputConfig:
             )
 
 
-def _load_feature_extractor(source: str | os.PathLike[str] | None, sampling_rate: int) -> Any:
-    from transformers import WhisperFeatureExtractor
-
-    if source is not None and (Path(source) / "preprocessor_config.json").exists():
-        try:
-            return WhisperFeatureExtractor.from_pretrained(source)
-        except Exception:  # a Qwen2VL image-processor config also lives in preprocessor_config.json
-            pass
-    return WhisperFeatureExtractor(feature_size=128, sampling_rate=sampling_rate)
-
-
 def _ships_processor(path: Path) -> bool:
     """True when a checkpoint dir carries a saved Qwen2.5-Omni processor (real Hub checkpoints)."""
     for name in ("processor_config.json", "preprocessor_config.json"):
@@ -109,7 +107,11 @@ def _ships_processor(path: Path) -> bool:
 
 
 def official_processor(
-    source: str | os.PathLike[str] | Any, config: QwenOmniInputConfig | None = None
+    source: str | os.PathLike[str] | Any,
+    config: QwenOmniInputConfig | None = None,
+    *,
+    feature_extractor: Any | None = None,
+    chat_template: str | None = None,
 ) -> Any | None:
     """``Qwen2_5OmniProcessor`` for a checkpoint dir (or from its tokenizer), None if unbuildable.
 
@@ -140,13 +142,15 @@ def official_processor(
         )
         spec = config.video
         size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
-        fe_source = source if isinstance(source, (str, os.PathLike)) else None
+        if feature_extractor is None:
+            fe_source = source if isinstance(source, (str, os.PathLike)) else None
+            feature_extractor, _ = load_feature_extractor(fe_source, config.sampling_rate)
         return Qwen2_5OmniProcessor(
             image_processor=Qwen2VLImageProcessor(size=size),
             video_processor=Qwen2VLVideoProcessor(size=size),
-            feature_extractor=_load_feature_extractor(fe_source, config.sampling_rate),
+            feature_extractor=feature_extractor,
             tokenizer=tokenizer,
-            chat_template=tokenizer.chat_template,
+            chat_template=chat_template or tokenizer.chat_template,
         )
     except Exception:
         return None
@@ -155,9 +159,10 @@ def official_processor(
 class QwenOmniInputBuilder:
     """Builds Qwen2.5-Omni thinker inputs; ``build`` for one item, ``build_batch`` for several.
 
-    ``source`` is a checkpoint directory (tokenizer + optional ``preprocessor_config.json``) or a
-    tokenizer object. The returned dict can be passed as ``model(**inputs)`` /
-    ``model.generate(**inputs)``; it carries ``use_audio_in_video`` explicitly.
+    ``source`` is a checkpoint directory or Hub id (tokenizer, chat template and
+    ``preprocessor_config.json`` are read from it, at ``revision`` for a Hub id) or a tokenizer
+    object. The returned dict can be passed as ``model(**inputs)`` / ``model.generate(**inputs)``;
+    it carries ``use_audio_in_video`` explicitly.
     """
 
     accepted_streams = frozenset({"V", "A", "S"})
@@ -168,27 +173,37 @@ class QwenOmniInputBuilder:
         config: QwenOmniInputConfig | None = None,
         *,
         feature_extractor: Any | None = None,
+        revision: str | None = None,
     ) -> None:
         from transformers import AutoTokenizer
 
         self.config = config or QwenOmniInputConfig()
         if isinstance(source, (str, os.PathLike)):
-            self.tokenizer = AutoTokenizer.from_pretrained(source)
-            fe_source: Any = source
+            self.tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+            files: Any = source
         else:
             self.tokenizer = source
-            fe_source = None
-        if self.tokenizer.chat_template is None:
-            from maple_bench.models.tiny import QWEN_OMNI_CHAT_TEMPLATE
-
-            self.tokenizer.chat_template = QWEN_OMNI_CHAT_TEMPLATE
-        self.feature_extractor = feature_extractor or _load_feature_extractor(
-            fe_source, self.config.sampling_rate
+            files = None
+        # The model's own template, or a clear refusal: never another model's template.
+        self.tokenizer.chat_template, self.chat_template_source = resolve_chat_template(
+            self.tokenizer, files, revision
         )
+        if feature_extractor is not None:
+            self.feature_extractor = feature_extractor
+            self._fe_origin: dict[str, Any] = {"source": "argument", "file": None, "sha256": None}
+        else:
+            self.feature_extractor, self._fe_origin = load_feature_extractor(
+                files, self.config.sampling_rate, revision
+            )
         self.tokens = token_names(self.tokenizer)
         self.processor: Any = None
         if self.config.path in ("auto", "official"):
-            self.processor = official_processor(source, self.config)
+            self.processor = official_processor(
+                source,
+                self.config,
+                feature_extractor=self.feature_extractor,
+                chat_template=self.tokenizer.chat_template,
+            )
             if self.processor is None and self.config.path == "official":
                 raise RuntimeError(
                     "The official Qwen2_5OmniProcessor cannot be built here (its video processor needs "
@@ -233,9 +248,10 @@ class QwenOmniInputBuilder:
             )
         )
 
-    def _fps(self, model_input: Any) -> float:
+    def _fps(self, model_input: Any) -> tuple[float, str]:
+        """(frame rate, rule) behind ``video_second_per_grid``."""
         if self.config.fps is not None:
-            return float(self.config.fps)
+            return float(self.config.fps), "QwenOmniInputConfig.fps"
         return frames_fps(model_input.frames, self.config.default_fps)
 
     def _plain_item(self, model_input: Any, prompt: str | None) -> tuple[str, dict, dict]:
@@ -267,7 +283,7 @@ class QwenOmniInputBuilder:
             }
         if model_input.frames is not None:
             pixels, grid = patchify_video(model_input.frames.data, cfg.video)
-            fps = self._fps(model_input)
+            fps, fps_rule = self._fps(model_input)
             second_per_grid = cfg.video.temporal_patch_size / fps
             tensors["pixel_values_videos"] = pixels
             tensors["video_grid_thw"] = grid.view(1, 3)
@@ -291,6 +307,7 @@ class QwenOmniInputBuilder:
                 "grid_thw": grid.tolist(),
                 "video_tokens": n_video,
                 "fps": fps,
+                "fps_rule": fps_rule,
             }
         if model_input.audio is not None and not model_input.use_audio_in_video:
             text = text.replace(tok["audio_token"], tok["audio_token"] * n_audio, 1)
@@ -304,7 +321,7 @@ class QwenOmniInputBuilder:
             texts.append(self.chat_text(mi, prompt))
             if mi.frames is not None:
                 videos.append(np.asarray(mi.frames.data))
-                fps.append(self._fps(mi))
+                fps.append(self._fps(mi)[0])
             if mi.audio is not None:
                 audios.append(
                     mono_waveform(mi.audio, sample_rate=cfg.sampling_rate, model=MODEL_NAME)
@@ -406,14 +423,15 @@ class QwenOmniInputBuilder:
             "input_builder": "qwen_omni",
             "path": path or self.path,
             "video": cfg.video.as_dict(),
-            "fps": cfg.fps if cfg.fps is not None else "from_timestamps",
+            "fps": cfg.fps if cfg.fps is not None else "from_frames",
+            "fps_rule": "QwenOmniInputConfig.fps" if cfg.fps is not None else FPS_RULE,
             "audio": {
-                "feature_extractor": type(fe).__name__,
-                "feature_size": getattr(fe, "feature_size", None),
+                **feature_extractor_provenance(fe, self._fe_origin),
                 "sampling_rate": cfg.sampling_rate,
                 "padding": "max_length",
                 "max_seconds": getattr(fe, "n_samples", 0) / cfg.sampling_rate,
             },
+            "chat_template_source": self.chat_template_source,
             "seconds_per_chunk": cfg.seconds_per_chunk,
             "position_id_per_seconds": cfg.position_id_per_seconds,
             "system_prompt": cfg.system_prompt,

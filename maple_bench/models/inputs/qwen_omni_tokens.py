@@ -2,7 +2,7 @@
 
 How many ``<|AUDIO|>`` tokens an audio clip becomes, how ``use_audio_in_video`` interleaves video
 and audio placeholders in ``seconds_per_chunk`` time chunks (TMRoPE time ids at
-``position_id_per_seconds``), and the frame rate behind ``video_second_per_grid``. Each mirrors the
+``position_id_per_seconds``), and the frame rate behind ``video_second_per_grid`` (the qwen-omni-utils rule). Each mirrors the
 corresponding code in ``transformers.Qwen2_5OmniProcessor`` (tests compare them).
 """
 
@@ -17,6 +17,7 @@ __all__ = [
     "audio_output_length",
     "chunked_index",
     "interleaved_placeholder",
+    "FPS_RULE",
     "frames_fps",
     "token_names",
 ]
@@ -66,17 +67,33 @@ def interleaved_placeholder(
     return "".join(parts)
 
 
-def frames_fps(frames: Any, fallback: float) -> float:
-    """Sampling rate of decoded frames: 1 / median timestamp step (``fallback`` if unknown)."""
+#: The frame-rate rule of qwen-omni-utils / qwen-vl-utils (``sample_fps`` in ``fetch_video``).
+FPS_RULE = "nframes / total_frames * video_fps (qwen-omni-utils)"
+
+
+def frames_fps(frames: Any, fallback: float) -> tuple[float, str]:
+    """(sampling rate, rule used) of decoded frames, for ``video_second_per_grid``.
+
+    The official Qwen utilities set ``sample_fps = nframes / total_frames * video_fps``, where
+    ``total_frames`` counts the source frames of the sampled window (``Frames.window_frames``).
+    Frames without that count (made by hand) fall back to ``1 / median timestamp step``, and
+    without timestamps to ``fallback``; the rule used is returned so provenance can say so.
+    """
+    n = len(np.asarray(getattr(frames, "data", ())))
+    window = getattr(frames, "window_frames", None)
+    video_fps = getattr(frames, "fps", None)
+    if window and video_fps and n:
+        return n / max(int(window), 1e-6) * float(video_fps), FPS_RULE
     ts = np.asarray(getattr(frames, "timestamps", ()), dtype=np.float64)
     if ts.size >= 2:
         step = float(np.median(np.diff(ts)))
         if step > 0:
-            return 1.0 / step
-    return float(fallback)
+            return 1.0 / step, "1 / median timestamp step (window frame count unknown)"
+    return float(fallback), "default fps (no window frame count or timestamps)"
 
 
 def token_names(tokenizer: Any) -> dict[str, str]:
+    """The named multimodal tokens of ``tokenizer`` (Qwen2.5-Omni defaults where unset)."""
     names = {}
     defaults = {
         "image_token": "<|IMAGE|>",

@@ -8,8 +8,11 @@ torchvision. Step by step, as in transformers 5.x:
    total pixels kept within ``[min_pixels, max_pixels]`` (processor defaults 128*28*28 and
    768*28*28), aspect ratio preserved. Optional per-frame cap from a total-video budget
    (``cap_pixels_per_frame``, the qwen-vl-utils behaviour).
-2. Bicubic resize with antialias on float32, then clamp to [0, 255], round and cast back to uint8
-   (what ``torchvision.transforms.v2.functional.resize`` does for uint8 bicubic input).
+2. Bicubic resize with antialias of the **uint8** tensor itself (torch's native fixed-point
+   kernel: ``F.interpolate(uint8, mode="bicubic", antialias=True, align_corners=False)``). That is
+   what ``torchvision.transforms.v2.functional.resize`` runs for uint8 bicubic input on CPU, where
+   transformers' processors run (``resample`` = PIL BICUBIC = 3 in the official config). A float32
+   resize followed by rounding differs from it by up to 14 levels, so it is not used.
 3. Fused rescale + normalise: ``(x - 255 * mean) / (255 * std)`` in float32 with the OpenAI CLIP
    constants (``image_mean`` [0.48145466, 0.4578275, 0.40821073], ``image_std``
    [0.26862954, 0.26130258, 0.27577711], as in the official preprocessor config).
@@ -21,6 +24,7 @@ torchvision. Step by step, as in transformers 5.x:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,12 +32,19 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "RESIZE_KERNEL",
     "OPENAI_CLIP_MEAN",
     "OPENAI_CLIP_STD",
     "VideoPatchSpec",
     "smart_resize",
     "patchify_video",
+    "resize_uint8",
 ]
+
+#: The resize as recorded in provenance (results files show which kernel made the pixels).
+RESIZE_KERNEL = (
+    "torch.nn.functional.interpolate(uint8, bicubic, antialias=True, align_corners=False)"
+)
 
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -41,7 +52,14 @@ OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @dataclass(frozen=True)
 class VideoPatchSpec:
-    """Settings of the Qwen2-VL video patcher (defaults = Qwen2.5-Omni processor defaults)."""
+    """Settings of the Qwen2-VL video patcher.
+
+    Pixel defaults are ``Qwen2_5OmniProcessor``'s own ``videos_kwargs`` and qwen-omni-utils'
+    ``VIDEO_MIN_PIXELS`` / ``VIDEO_MAX_PIXELS``. Note: the released checkpoints'
+    ``preprocessor_config.json`` says 3136..12845056, which ``Qwen2_5OmniProcessor.from_pretrained``
+    applies when called without ``size=``; qwen-omni-utils resizes frames before that, so the
+    utilities' bounds are the convention followed here (the official path passes ``size``).
+    """
 
     min_pixels: int = 128 * 28 * 28
     """Lower bound on resized height * width (``size["shortest_edge"]`` in transformers)."""
@@ -75,6 +93,8 @@ class VideoPatchSpec:
             "image_mean": list(self.image_mean),
             "image_std": list(self.image_std),
             "resample": "bicubic+antialias",
+            "resize_kernel": RESIZE_KERNEL,
+            "order": "resize(uint8) -> float32 -> (x - 255*mean) / (255*std) -> patchify",
         }
 
 
@@ -118,6 +138,19 @@ def target_size(num_frames: int, height: int, width: int, spec: VideoPatchSpec) 
     )
 
 
+def resize_uint8(video: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Bicubic antialiased resize of a uint8 ``[T, 3, H, W]`` tensor, staying in uint8.
+
+    torch's uint8 kernel works in fixed point and rounds once at the end, exactly what
+    torchvision uses on CPU for uint8 input; converting to float first would not match it.
+    """
+    if video.dtype != torch.uint8:
+        raise ValueError(f"resize_uint8 takes uint8 frames, got {video.dtype}")
+    return F.interpolate(
+        video, size=(height, width), mode="bicubic", align_corners=False, antialias=True
+    )
+
+
 def patchify_video(frames: np.ndarray, spec: VideoPatchSpec) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 ``[T, H, W, 3]`` frames -> (``pixel_values_videos`` [N, 3*tp*p*p], ``grid_thw`` [3]).
 
@@ -126,18 +159,13 @@ def patchify_video(frames: np.ndarray, spec: VideoPatchSpec) -> tuple[torch.Tens
     arr = np.asarray(frames)
     if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 [T, H, W, 3], got {arr.dtype} {arr.shape}")
-    video = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2)  # [T, 3, H, W]
+    with warnings.catch_warnings():  # read-only cached frames: the tensor is never written
+        warnings.simplefilter("ignore", UserWarning)
+        video = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2)  # [T, 3, H, W]
     t, c, h, w = video.shape
     new_h, new_w = target_size(t, h, w, spec)
     if (new_h, new_w) != (h, w):
-        resized = F.interpolate(
-            video.to(torch.float32),
-            size=(new_h, new_w),
-            mode="bicubic",
-            align_corners=False,
-            antialias=True,
-        )
-        video = resized.clamp_(0, 255).round_().to(torch.uint8)
+        video = resize_uint8(video, new_h, new_w)
     mean = torch.tensor(spec.image_mean) * (1.0 / (1.0 / 255.0))
     std = torch.tensor(spec.image_std) * (1.0 / (1.0 / 255.0))
     x = video.to(torch.float32)

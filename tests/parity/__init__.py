@@ -1,0 +1,1 @@
+"""Helpers run in a separate process by the parity tests (official processors, torchvision)."""
