@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from maple_bench.cli.options import add_deprecated_alias
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -16,13 +18,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Exits non-zero with the error on invalid data."
         ),
     )
-    p.add_argument("source", help="dataset folder, raw folder/file or Hub repo id")
-    p.add_argument("--config", default=None, help="config to inspect (default: the QA config)")
+    p.add_argument(
+        "source",
+        nargs="?",
+        default=None,
+        help="dataset folder, raw folder/file or Hub repo id (same as --data)",
+    )
+    p.add_argument("--data", default=None, help="dataset folder, raw folder/file or Hub repo id")
+    p.add_argument(
+        "--dataset-config", default=None, help="config to inspect (default: the QA config)"
+    )
+    add_deprecated_alias(p, "--config", "--dataset-config", dest="dataset_config")
     p.add_argument("--split", default=None, help="split to inspect (default: all splits)")
     p.add_argument(
         "--column-map", default=None, help="override column detection (FIELD=COLUMN,...)"
     )
-    p.add_argument("--revision", default=None, help="Hub revision")
+    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or sha) to pin")
     p.add_argument("--media-root", default=None, help="media root to check files against")
     p.add_argument(
         "--check-media",
@@ -38,10 +49,17 @@ def run(args: argparse.Namespace) -> int:
     from maple_bench.data.stats import markdown_table, summarize
     from maple_bench.schema import SchemaError
 
+    source = args.data or args.source
+    if not source or (args.data and args.source and args.data != args.source):
+        print(
+            "maple-bench inspect: error: give the dataset once, as SOURCE or --data",
+            file=sys.stderr,
+        )
+        return 2
     try:
         data = load_samples(
-            args.source,
-            args.config,
+            source,
+            args.dataset_config,
             args.split,
             revision=args.revision,
             column_map=args.column_map,
@@ -50,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if args.check_media:
             if data.media_root is None:
                 raise DataError("--check-media needs a media root; pass --media-root DIR")
-            check_media(data.samples, data.media_root, file=str(args.source))
+            check_media(data.samples, data.media_root, file=str(source))
     except (SchemaError, DataError, ValueError) as e:
         print(f"maple-bench inspect: invalid: {e}", file=sys.stderr)
         return 1
