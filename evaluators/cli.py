@@ -186,7 +186,8 @@ def _run(args: argparse.Namespace) -> int:
 def _summary(results: dict[str, Any], task: str) -> str:
     head = (results.get("maple") or {}).get("headline") or {}
     keys = ("avg_acc", "micro_acc", "acc_uni", "acc_multi", "invalid_rate", "error_rate")
-    parts = [f"{k}={head[k]:.4f}" for k in keys if isinstance(head.get(k), (int, float))]
+    # Percent for people (as the paper prints them); the results file keeps fractions.
+    parts = [f"{k}={100 * head[k]:.2f}%" for k in keys if isinstance(head.get(k), (int, float))]
     return ", ".join(parts) or str(results.get("results", {}).get(task, {}))
 
 

@@ -78,3 +78,12 @@ def test_deprecated_alias_names_the_new_spelling(capsys):
     eval_parser().parse_args(["run", "--output", "X"])
     err = capsys.readouterr().err
     assert "--output is deprecated" in err and "use --out" in err
+
+
+def test_end_of_run_line_prints_percent_and_the_file_keeps_fractions():
+    from evaluators.cli import _summary
+
+    results = {"maple": {"headline": {"avg_acc": 0.1296, "invalid_rate": 0.0, "acc_uni": None}}}
+    line = _summary(results, "synth_qa")
+    assert line == "avg_acc=12.96%, invalid_rate=0.00%"
+    assert results["maple"]["headline"]["avg_acc"] == 0.1296
