@@ -55,7 +55,7 @@ def agreement(labels: Sequence[Label]) -> dict[str, Any]:
     items, raters, grid = pivot_ratings(rows)
     out: dict[str, Any] = {"n_items": len(items), "annotators": raters, "n_labels": len(rows)}
     undefined: dict[str, str] = {}
-    pairs = {}
+    pairs: dict[str, dict[str, Any]] = {}
     for i in range(len(raters)):
         for j in range(i + 1, len(raters)):
             both = [(r[i], r[j]) for r in grid if r[i] is not None and r[j] is not None]

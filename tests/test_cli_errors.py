@@ -150,3 +150,17 @@ def test_audit_says_which_checks_ran(raw_synth: Path, capsys: pytest.CaptureFixt
     assert code in (0, 1)
     assert "checks run: leakage, near_duplicate, option_length_bias, tag_balance" in out
     assert "skipped: label_disagreement (pass --proposals)" in out
+
+
+def test_adapter_registry_checks_the_base_class() -> None:
+    from evaluators.adapters import ADAPTERS, ModelAdapter
+    from evaluators.runner.registry import Registry
+
+    reg: Registry[type[ModelAdapter]] = Registry("adapter", base=ModelAdapter)
+    with pytest.raises(TypeError, match="not a subclass of evaluators.adapters.base.ModelAdapter"):
+        reg.register("bad", dict)
+    reg.register("lazy_bad", "collections:OrderedDict")
+    with pytest.raises(TypeError, match="'lazy_bad' is"):
+        reg.get("lazy_bad")
+    for name in ADAPTERS.names():
+        assert issubclass(ADAPTERS.get(name), ModelAdapter)

@@ -92,7 +92,9 @@ class ModelAdapter(abc.ABC):
         """Release resources (GPU memory) at the end of a run."""
 
 
-def check_streams(adapter: ModelAdapter, presentations: Sequence[Tag], *, policy: str) -> Tag:
+def check_streams(
+    adapter: ModelAdapter | type[ModelAdapter], presentations: Sequence[Tag], *, policy: str
+) -> Tag:
     """The streams the model will receive; raises if any is outside ``adapter.accepts``.
 
     With the ``drop`` policy the model receives exactly the presented streams. With ``blank`` it
@@ -116,7 +118,8 @@ def check_streams(adapter: ModelAdapter, presentations: Sequence[Tag], *, policy
     return needed
 
 
-def check_task_kind(adapter: ModelAdapter, kind: str) -> None:
+def check_task_kind(adapter: ModelAdapter | type[ModelAdapter], kind: str) -> None:
+    """Refuse a task whose items the adapter (class or instance) cannot answer."""
     if kind not in adapter.task_kinds:
         raise UnsupportedStreamError(
             f"adapter {adapter.name!r} answers {sorted(adapter.task_kinds)} items, not {kind!r}"

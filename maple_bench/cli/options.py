@@ -72,7 +72,8 @@ def iter_parsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argpars
 def apply_formatters(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Give every parser in the tree the defaults-showing formatter (raw descriptions stay raw)."""
     for _, p in iter_parsers(parser):
-        raw = issubclass(p.formatter_class, argparse.RawDescriptionHelpFormatter)
+        fc = p.formatter_class
+        raw = isinstance(fc, type) and issubclass(fc, argparse.RawDescriptionHelpFormatter)
         p.formatter_class = RawDescriptionHelpFormatter if raw else HelpFormatter
     return parser
 

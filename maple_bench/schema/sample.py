@@ -7,7 +7,7 @@ for captioning. Validation happens at construction and names the row id and fiel
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -224,7 +224,3 @@ class Sample:
         if "rmt" in changes or "presentation" in changes:
             changes.setdefault("condition", None)
         return replace(self, **changes)
-
-
-def as_tuple(value: Sequence[str] | None) -> tuple[str, ...]:
-    return tuple(value) if value is not None else ()
