@@ -34,7 +34,8 @@ def _save(fig: Any, path: Path) -> Path:
     from maple_bench.fileio import atomic_savefig
 
     try:
-        return atomic_savefig(fig, path, dpi=110, metadata={"Software": None})
+        # bbox "tight": the legend sits below the axes, outside the figure's own box
+        return atomic_savefig(fig, path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     finally:
         _plt().close(fig)
 
@@ -84,9 +85,7 @@ def _grouped(
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title, loc="left")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(
-        loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(len(docs) + 1, 5), frameon=False
-    )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -40,26 +40,21 @@ def _bar_chart(
     ]
     fig, ax = plt.subplots(figsize=(max(4.5, 1.0 + 0.9 * len(names)), 4.0), dpi=100)
     colors = [colour if e["acc"] is not None else "#DDDDDD" for e in table.values()]
-    ax.bar(names, vals, yerr=[lo, hi], capsize=4, color=colors)
-    for i, e in enumerate(table.values()):
-        label = f"n={e['n']}" if e["acc"] is not None else "missing"
-        ax.text(
-            i,
-            1,
-            label,
-            ha="center",
-            va="bottom",
-            fontsize=10,
-            color="white" if e["acc"] and e["acc"] > 0.08 else "black",
-        )
+    x = list(range(len(names)))
+    ax.bar(x, vals, yerr=[lo, hi], capsize=4, color=colors)
+    # the count goes under each tick label, where it never collides with a bar or its CI
+    ax.set_xticks(
+        x,
+        [f"{k}\nn={e['n']}" if e["acc"] is not None else f"{k}\nmissing" for k, e in table.items()],
+    )
     chance_line(ax, None if chance is None else 100 * chance)
     if chance is not None:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     ax.set_ylim(0, 100)
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     fig.tight_layout()
-    atomic_savefig(fig, path)
+    atomic_savefig(fig, path, bbox_inches="tight")  # the legend sits below the axes
     plt.close(fig)
     return path
 
