@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from annotation.audit import AUDIT_CHECKS
+from annotation.audit_checks import AUDIT_CHECKS
 from maple_bench.cli.options import add_deprecated_alias
 
 
@@ -267,7 +267,8 @@ def run_agree(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from annotation.audit import audit, checks_run
+    from annotation.audit import audit
+    from annotation.audit_checks import checks_run
     from annotation.propose import read_proposals
     from maple_bench.fileio import atomic_write_json
 
