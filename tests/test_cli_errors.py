@@ -164,3 +164,11 @@ def test_adapter_registry_checks_the_base_class() -> None:
         reg.get("lazy_bad")
     for name in ADAPTERS.names():
         assert issubclass(ADAPTERS.get(name), ModelAdapter)
+
+
+def test_cider_definition_says_document_frequencies_are_per_video() -> None:
+    from evaluators.metrics.definitions import DEFINITIONS, METRICS_VERSION
+
+    text = DEFINITIONS["cider_d"]
+    assert "counted per video" in text and "coco-caption counts one document per scored" in text
+    assert METRICS_VERSION == "1.1"  # the definition changed: results files say so

@@ -64,7 +64,7 @@ def test_page_and_svg_charts_use_the_palette_and_draw_chance(tmp_path: Path) -> 
     render_site([b], tmp_path / "site")
     colour = model_colour("compact-mapo")
     page = (tmp_path / "site" / "index.html").read_text()
-    assert f'class="swatch" style="background:{colour}"' in page
+    assert f'class="text model" style="--swatch:{colour}"' in page
     svg = (tmp_path / "site" / "charts" / "maple_qa_tags.svg").read_text().lower()
     assert f"fill: {colour.lower()}" in svg and f"fill: {BASELINE_COLOUR.lower()}" in svg
     assert "stroke-dasharray" in svg  # the dashed chance line

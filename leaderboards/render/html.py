@@ -66,7 +66,7 @@ th[aria-sort=descending]::after{content:" \\25BC";font-size:.7em}
 th[aria-sort=ascending]::after{content:" \\25B2";font-size:.7em}
 td .ci{color:#7a8590;font-size:.78em;margin-left:.3em}
 td.model{font-weight:600;white-space:normal;min-width:12rem;max-width:22rem;overflow-wrap:anywhere}
-td.model .swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.45em;vertical-align:-.05em}
+td.model::before{content:"";display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.45em;vertical-align:-.05em;background:var(--swatch,#ccc)}
 td.model .rev{font-weight:400;color:#7a8590;font-size:.8em;margin-left:.3em}
 tr:hover td{background:#fafbfc}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}.charts img{max-width:100%;border:1px solid #eef0f2}
@@ -134,8 +134,11 @@ def _model_td(entry: Mapping[str, Any], colours: Mapping[str, str]) -> str:
     m = entry["model"]
     rev = f'<span class="rev">@{esc(m["revision"][:12])}</span>' if m.get("revision") else ""
     colour = colours.get(m["name"], "#cccccc")  # a #rrggbb from the palette, never from the data
-    swatch = f'<span class="swatch" style="background:{colour}" aria-hidden="true"></span>'
-    return f'<td class="text model" data-v="{esc(m["name"])}">{swatch}{esc(m["name"])}{rev}</td>'
+    # the swatch is drawn by CSS (td.model::before), so the cell's first child stays the name
+    return (
+        f'<td class="text model" style="--swatch:{colour}" data-v="{esc(m["name"])}">'
+        f"{esc(m['name'])}{rev}</td>"
+    )
 
 
 def _th(label: str, kind: str, first: str | None = None, title: str | None = None) -> str:
