@@ -45,10 +45,10 @@ def _grouped(
 ) -> Path:
     import numpy as np
 
-    from leaderboards.render.palette import chance_line, model_colours
+    from leaderboards.render.palette import FIG_WIDTH, chance_line, model_colours
 
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.6 + 0.9 * len(keys)), 4.4))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH if len(keys) > 3 else 0.8 * FIG_WIDTH, 4.6))
     x = np.arange(len(keys))
     width = 0.8 / max(len(docs), 1)
     colours = model_colours(docs)
@@ -83,7 +83,7 @@ def _grouped(
     ax.set_xticks(x, list(keys))
     ax.set_ylim(0, 105)
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(title, loc="left")
+    ax.set_title(title, loc="left", pad=12)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     fig.tight_layout()
@@ -143,7 +143,7 @@ def plot_training(metrics: Mapping[str, Path], path: Path) -> Path:
 
     plt = _plt()
     colours = model_colours(metrics)
-    fig, (ax_r, ax_s) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (ax_r, ax_s) = plt.subplots(1, 2, figsize=(9, 4.2))
     for preset, mpath in metrics.items():
         rows = _read_metrics(mpath)
         if not rows:

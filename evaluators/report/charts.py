@@ -23,7 +23,7 @@ def _bar_chart(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from leaderboards.render.palette import chance_line, paper_style
+    from leaderboards.render.palette import FIG_WIDTH, chance_line, paper_style, wrap_title
 
     plt.rcParams.update(paper_style())
     names = list(table)
@@ -38,7 +38,7 @@ def _bar_chart(
         else 0.0
         for e in table.values()
     ]
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.0 + 0.9 * len(names)), 4.0), dpi=100)
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH if len(names) > 3 else 0.7 * FIG_WIDTH, 4.2), dpi=100)
     colors = [colour if e["acc"] is not None else "#DDDDDD" for e in table.values()]
     x = list(range(len(names)))
     ax.bar(x, vals, yerr=[lo, hi], capsize=4, color=colors)
@@ -52,7 +52,7 @@ def _bar_chart(
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     ax.set_ylim(0, 100)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
+    ax.set_title(wrap_title(title, 56), loc="left", pad=12)
     fig.tight_layout()
     atomic_savefig(fig, path, bbox_inches="tight")  # the legend sits below the axes
     plt.close(fig)

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from leaderboards.render.definitions import score_label
-from leaderboards.render.palette import FONT_SIZES, chance_line, model_colours, paper_style
+from leaderboards.render.palette import (
+    FIG_WIDTH,
+    FONT_SIZES,
+    chance_line,
+    model_colours,
+    paper_style,
+    wrap_title,
+)
 from leaderboards.schema import CONDITIONS, TAGS
 
 
@@ -70,9 +77,7 @@ def grouped_bars(
     n = max(len(entries), 1)
     width = 0.8 / n
     colours = _colours(entries)
-    fig, ax = plt.subplots(
-        figsize=(max(6.4, 0.7 * len(keys) + 0.25 * len(entries) * len(keys)), 4.0)
-    )
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH if len(keys) > 3 else 0.8 * FIG_WIDTH, 4.4))
     x = np.arange(len(keys))
     for i, e in enumerate(entries):
         cells = _cells(e, keys, block)
@@ -102,7 +107,7 @@ def grouped_bars(
     ax.set_xticks(x, list(keys))
     ax.set_ylim(0, 100)
     ax.set_ylabel("%")
-    ax.set_title(title.replace("$", r"\$"), loc="left")
+    ax.set_title(wrap_title(title.replace("$", r"\$")), loc="left", pad=12)
     ax.grid(axis="y", alpha=0.3)
     if entries:
         _legend_below(ax, len(entries) + (chance is not None))
@@ -130,7 +135,7 @@ def radar(
     plt = _plt()
     angles = np.linspace(0, 2 * np.pi, len(TAGS), endpoint=False)
     colours = _colours(entries)
-    fig, ax = plt.subplots(figsize=(5.6, 5.6), subplot_kw={"polar": True})
+    fig, ax = plt.subplots(figsize=(6.0, 6.0), subplot_kw={"polar": True})
     for e in entries:
         vals = [0.0 if c["acc"] is None else 100 * c["acc"] for c in _cells(e, TAGS, "by_tag")]
         closed = np.concatenate([vals, vals[:1]])
@@ -145,7 +150,7 @@ def radar(
     ax.set_xticks(angles, list(TAGS))
     ax.set_ylim(0, 100)
     ax.set_yticks([25, 50, 75, 100])
-    ax.set_title(title.replace("$", r"\$"), pad=18)
+    ax.set_title(wrap_title(title.replace("$", r"\$"), 48), pad=18)
     if entries:
         ax.legend(
             loc="upper center",

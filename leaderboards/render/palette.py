@@ -36,9 +36,22 @@ BASELINE_COLOUR = "#9E9E9E"
 REFERENCE_COLOUR = "#222222"
 """Reference solvers / oracles (names containing ``solver`` or ``oracle``)."""
 
-FONT_SIZES = {"base": 12, "title": 13, "tick": 11, "legend": 11}
-"""Points at the figure's native size; charts are drawn at most ~7.5 in wide, so at half a
-page's width text is still >= 6 pt."""
+FONT_SIZES = {"base": 14, "title": 14, "tick": 13, "legend": 13}
+"""Points at the figure's native size. Charts are drawn at most 7.5 in wide (two-panel figures
+9 in), so pasted at half a 6.5 in text width (x0.43) text is still about 6 pt, and at half a
+slide's width (x0.67) about 9 pt."""
+
+FIG_WIDTH = 7.5
+"""Width (in) of a single-panel chart; see :data:`FONT_SIZES`."""
+
+
+def wrap_title(title: str, width: int = 62) -> str:
+    """Break a long title into lines, so it never widens the figure past :data:`FIG_WIDTH`."""
+    import textwrap
+
+    return "\n".join(
+        textwrap.fill(part, width=width, break_on_hyphens=False) for part in title.split("\n")
+    )
 
 
 def _fixed(name: str) -> str | None:
