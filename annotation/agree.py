@@ -44,8 +44,9 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     """Cohen's kappa for two raters over the items both labelled.
 
     kappa = (p_o - p_e) / (1 - p_e) with p_o the observed agreement and p_e the agreement
-    expected from each rater's marginal label frequencies. Returns 1.0 when both raters use one
-    and the same label for everything (p_e = 1, perfect agreement), NaN when there is no item.
+    expected from each rater's marginal label frequencies. NaN when it is undefined: no item, or
+    both raters used one and the same label for everything (p_e = 1, so 0 / 0; sklearn and
+    statsmodels say the same). Report :func:`observed_agreement` beside it.
     """
     _, m = confusion_matrix(a, b)
     n = m.sum()
@@ -54,7 +55,7 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     p_o = np.trace(m) / n
     p_e = float((m.sum(axis=1) / n) @ (m.sum(axis=0) / n))
     if p_e >= 1.0:
-        return 1.0
+        return float("nan")
     return float((p_o - p_e) / (1.0 - p_e))
 
 
@@ -63,7 +64,8 @@ def fleiss_kappa(counts: np.ndarray | Sequence[Sequence[int]]) -> float:
 
     Every item must have the same number of ratings n (Fleiss' design). P_i is the share of
     agreeing rater pairs on item i, P-bar their mean, P_e = sum_j p_j^2 with p_j the overall share
-    of category j; kappa = (P-bar - P_e) / (1 - P_e).
+    of category j; kappa = (P-bar - P_e) / (1 - P_e). NaN (undefined) when every rating is
+    one category (P_e = 1).
     """
     table = np.asarray(counts, dtype=np.float64)
     if table.ndim != 2 or table.shape[0] == 0:
@@ -80,7 +82,7 @@ def fleiss_kappa(counts: np.ndarray | Sequence[Sequence[int]]) -> float:
     p_bar = p_i.mean()
     p_e = float((p_j**2).sum())
     if p_e >= 1.0:
-        return 1.0
+        return float("nan")
     return float((p_bar - p_e) / (1.0 - p_e))
 
 
@@ -103,7 +105,8 @@ def krippendorff_alpha_nominal(ratings: Sequence[Sequence[Hashable | None]]) -> 
 
     Builds the coincidence matrix o[c, k] (each unit with m >= 2 values adds 1/(m - 1) per ordered
     pair of its values) and returns 1 - (n - 1) * sum_{c != k} o_ck / sum_{c != k} n_c n_k.
-    Units with fewer than two values are not pairable and are dropped.
+    Units with fewer than two values are not pairable and are dropped. NaN (undefined, as the
+    ``krippendorff`` package says) when no unit is pairable or every value is one category.
     """
     cats, counts = ratings_to_counts(ratings)
     m_u = counts.sum(axis=1)
@@ -119,8 +122,30 @@ def krippendorff_alpha_nominal(ratings: Sequence[Sequence[Hashable | None]]) -> 
     disagree_obs = o.sum() - np.trace(o)
     disagree_exp = (np.outer(n_c, n_c).sum() - (n_c**2).sum()) / (n - 1)
     if disagree_exp == 0:
-        return 1.0
+        return float("nan")
     return float(1.0 - disagree_obs / disagree_exp)
+
+
+def observed_agreement(ratings: Sequence[Sequence[Hashable | None]]) -> float:
+    """Share of agreeing rater pairs, averaged over items with at least two ratings.
+
+    The P-bar of Fleiss' kappa, extended to uneven ratings; for two raters it is the share of
+    items they label alike. Defined whenever some item has two ratings (NaN otherwise): the
+    number to read when a chance-corrected statistic is undefined.
+    """
+    _, counts = ratings_to_counts(ratings)
+    m = counts.sum(axis=1)
+    keep = m >= 2
+    if not keep.any():
+        return float("nan")
+    c, m = counts[keep].astype(np.float64), m[keep].astype(np.float64)
+    return float(((c * (c - 1)).sum(axis=1) / (m * (m - 1))).mean())
+
+
+def single_category(ratings: Sequence[Sequence[Hashable | None]]) -> Hashable | None:
+    """The one category every rating uses, or None when two or more are used."""
+    cats = _categories(*ratings)
+    return cats[0] if len(cats) == 1 else None
 
 
 def pivot_ratings(
@@ -142,10 +167,16 @@ def pivot_ratings(
 
 
 def majority(values: Sequence[Hashable | None]) -> tuple[Hashable | None, float]:
-    """Most frequent label and its share among the given ratings (ties: first in sort order)."""
+    """Most frequent label and its share among the given ratings.
+
+    A tie for the top is a disagreement, not a choice: the label is None (the share is still
+    the top count's), and the item goes to adjudication.
+    """
     vals = [v for v in values if v is not None]
     if not vals:
         return None, 0.0
-    counts = Counter(vals)
-    top = max(sorted(counts, key=str), key=lambda k: counts[k])
-    return top, counts[top] / len(vals)
+    counts = Counter(vals).most_common()
+    top, n_top = counts[0]
+    if len(counts) > 1 and counts[1][1] == n_top:
+        return None, n_top / len(vals)
+    return top, n_top / len(vals)

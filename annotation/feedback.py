@@ -28,6 +28,10 @@ PROVENANCE_FILE = "annotation_provenance.json"
 def apply_labels(source: str | Path, labels: Sequence[Label], out: str | Path) -> dict[str, Any]:
     """Write ``out``: ``source``'s raw rows with verified tags, media linked, provenance added.
 
+    Items whose annotators tie keep their source tag, are marked ``rmt_source:
+    needs_adjudication`` and are listed under ``needs_adjudication`` in the provenance: a tie
+    is settled by an adjudicator's label, never by a default order.
+
     Every labelled id must exist in the source (a typo would otherwise be dropped silently).
     The folder appears whole or not at all (built beside ``out`` and renamed).
     """
@@ -37,14 +41,14 @@ def apply_labels(source: str | Path, labels: Sequence[Label], out: str | Path) -
         raise SchemaError("no qa.jsonl in the raw source folder", file=str(source))
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new output folder")
-    verified = final_labels(labels)
+    verified, ties = final_labels(labels)
     rows = [
         json.loads(line)
         for line in qa_path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     ids = {str(r.get("id")) for r in rows}
-    unknown = sorted(set(verified) - ids)
+    unknown = sorted((set(verified) | set(ties)) - ids)
     if unknown:
         raise SchemaError(
             f"{len(unknown)} labelled item(s) are not in the source, e.g. {unknown[:3]}",
@@ -63,6 +67,10 @@ def apply_labels(source: str | Path, labels: Sequence[Label], out: str | Path) -
             r["rmt"] = new
             if old != new:
                 changes.append({"id": rid, "from": old, "to": new})
+        elif rid in ties:
+            meta = dict(r.get("metadata") or {})
+            meta.update({"rmt_source": "needs_adjudication"})
+            r["metadata"] = meta
     stats = agreement(labels)
     provenance = {
         "label_source": sorted({lb.source for lb in labels}),
@@ -71,9 +79,23 @@ def apply_labels(source: str | Path, labels: Sequence[Label], out: str | Path) -
         "n_items_verified": len(verified),
         "n_changed": len(changes),
         "changes": changes,
+        "n_needs_adjudication": len(ties),
+        "needs_adjudication": [{"id": k, "labels": v} for k, v in sorted(ties.items())],
         "agreement": _finite(
-            {k: stats.get(k) for k in ("cohen_kappa", "fleiss_kappa", "krippendorff_alpha")}
+            {
+                k: stats.get(k)
+                for k in (
+                    "cohen_kappa",
+                    "fleiss_kappa",
+                    "krippendorff_alpha",
+                    "observed_agreement",
+                )
+            }
         ),
+        "agreement_notes": {
+            "cohen_kappa_method": stats.get("cohen_kappa_method"),
+            "undefined": stats.get("undefined") or {},
+        },
         "applied_at": now_iso(),
         "tool": f"maple-bench {__version__}",
         "source": str(source),

@@ -84,16 +84,23 @@ def read_labels(path: str | Path) -> list[Label]:
     return out
 
 
-def final_labels(labels: Sequence[Label]) -> dict[str, str]:
-    """One tag per item: the majority over annotators (ties go to the canonical-order first)."""
-    from annotation.agree import majority
-    from maple_bench.modality import TAG_NAMES
+def final_labels(labels: Sequence[Label]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """One tag per item by majority over annotators, and the items that tie.
 
-    by_item: dict[str, list[str]] = {}
+    Returns ``(verified, ties)``: ``verified`` maps item -> tag for items with a strict majority;
+    ``ties`` maps item -> {annotator: tag} for items without one. A tie is a disagreement that
+    goes to an adjudicator (whose label, added as one more table, breaks it), never to a default.
+    """
+    from annotation.agree import majority
+
+    by_item: dict[str, dict[str, str]] = {}
     for lb in labels:
-        by_item.setdefault(lb.item_id, []).append(lb.rmt)
-    out = {}
-    for item, tags in by_item.items():
-        ordered = sorted(tags, key=TAG_NAMES.index)
-        out[item] = str(majority(ordered)[0])
-    return out
+        by_item.setdefault(lb.item_id, {})[lb.annotator] = lb.rmt
+    verified, ties = {}, {}
+    for item, given in by_item.items():
+        top, _ = majority(list(given.values()))
+        if top is None:
+            ties[item] = dict(sorted(given.items()))
+        else:
+            verified[item] = str(top)
+    return verified, ties

@@ -7,47 +7,108 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from annotation.agree import (
     cohen_kappa,
     confusion_matrix,
     fleiss_kappa,
     krippendorff_alpha_nominal,
     majority,
+    observed_agreement,
     pivot_ratings,
     ratings_to_counts,
+    single_category,
 )
 from annotation.labels import Label
 from maple_bench.fileio import atomic_savefig, atomic_write_json, atomic_write_text
 from maple_bench.modality import TAG_NAMES
 
 
+def _undefined_reason(ratings: Sequence[Sequence[Any]]) -> str:
+    cat = single_category(ratings)
+    if cat is not None:
+        return (
+            f"undefined: every annotator used the single tag {cat} (expected agreement is 1, "
+            f"so the statistic is 0/0); read observed_agreement, and check the batch"
+        )
+    return "undefined: no item was labelled by two or more annotators"
+
+
+def _stat(value: float, ratings: Sequence[Sequence[Any]]) -> tuple[float | None, str | None]:
+    """(value, None), or (None, reason) when the statistic is undefined (NaN)."""
+    if value == value:
+        return value, None
+    return None, _undefined_reason(ratings)
+
+
 def agreement(labels: Sequence[Label]) -> dict[str, Any]:
-    """Statistics for a label set: Cohen's kappa for two annotators (pairwise mean for more),
-    Fleiss' kappa over items rated by every annotator, Krippendorff's alpha over all items."""
+    """Statistics for a label set, each beside the observed agreement it corrects for chance.
+
+    Cohen's kappa for every annotator pair; ``cohen_kappa`` is that pair's for two annotators
+    and the mean over the pairs with a defined kappa for more (``cohen_kappa_method`` says
+    which). Fleiss' kappa over the items rated by every annotator, Krippendorff's alpha over
+    all items. An undefined statistic (every rating one tag, or nothing to pair) is None, with
+    the reason under ``undefined``.
+    """
     rows = [{"item_id": lb.item_id, "annotator": lb.annotator, "rmt": lb.rmt} for lb in labels]
     items, raters, grid = pivot_ratings(rows)
     out: dict[str, Any] = {"n_items": len(items), "annotators": raters, "n_labels": len(rows)}
-    pairs = {}
+    undefined: dict[str, str] = {}
+    pairs: dict[str, dict[str, Any]] = {}
     for i in range(len(raters)):
         for j in range(i + 1, len(raters)):
             both = [(r[i], r[j]) for r in grid if r[i] is not None and r[j] is not None]
             if both:
                 a, b = zip(*both)
-                pairs[f"{raters[i]}|{raters[j]}"] = {"n": len(both), "kappa": cohen_kappa(a, b)}
+                pair = [list(x) for x in both]
+                kappa, why = _stat(cohen_kappa(a, b), pair)
+                pairs[f"{raters[i]}|{raters[j]}"] = {
+                    "n": len(both),
+                    "kappa": kappa,
+                    "observed_agreement": observed_agreement(pair),
+                    **({"undefined": why} if why else {}),
+                }
     out["cohen_kappa_pairs"] = pairs
-    if len(raters) == 2 and pairs:
-        out["cohen_kappa"] = next(iter(pairs.values()))["kappa"]
+    defined = [p["kappa"] for p in pairs.values() if p["kappa"] is not None]
+    out["cohen_kappa"] = float(np.mean(defined)) if defined else None
+    if len(raters) > 2:
+        out["cohen_kappa_method"] = (
+            f"mean of Cohen's kappa over {len(defined)} of {len(pairs)} annotator pairs "
+            f"(pairs with an undefined kappa left out)"
+        )
+    elif pairs:
+        out["cohen_kappa_method"] = "Cohen's kappa of the one annotator pair"
+    if pairs and not defined:
+        undefined["cohen_kappa"] = next(iter(pairs.values())).get("undefined") or ""
+    out["observed_agreement"] = _nan_none(observed_agreement(grid)) if len(raters) >= 2 else None
     complete = [r for r in grid if all(v is not None for v in r)]
+    out["fleiss_kappa"] = None
     if len(raters) >= 2 and complete:
         _, counts = ratings_to_counts(complete, labels=list(TAG_NAMES))
-        out["fleiss_kappa"] = fleiss_kappa(counts)
+        out["fleiss_kappa"], why = _stat(fleiss_kappa(counts), complete)
         out["fleiss_n_items"] = len(complete)
-    out["krippendorff_alpha"] = krippendorff_alpha_nominal(grid) if len(raters) >= 2 else None
+        if why:
+            undefined["fleiss_kappa"] = why
+    out["krippendorff_alpha"] = None
+    if len(raters) >= 2:
+        out["krippendorff_alpha"], why = _stat(krippendorff_alpha_nominal(grid), grid)
+        if why:
+            undefined["krippendorff_alpha"] = why
+    out["undefined"] = undefined
     return out
 
 
+def _nan_none(x: float) -> float | None:
+    return None if x != x else x
+
+
 def disagreements(labels: Sequence[Label]) -> list[dict[str, Any]]:
-    """Items whose annotators disagree, with every verdict and the majority, for adjudication."""
+    """Items whose annotators disagree, with every verdict and the majority, for adjudication.
+
+    ``tie`` marks items without a majority (``majority`` is None): those are never settled by
+    default, an adjudicator decides.
+    """
     rows = [{"item_id": lb.item_id, "annotator": lb.annotator, "rmt": lb.rmt} for lb in labels]
     items, raters, grid = pivot_ratings(rows)
     out = []
@@ -55,7 +116,15 @@ def disagreements(labels: Sequence[Label]) -> list[dict[str, Any]]:
         given = {a: v for a, v in zip(raters, r) if v is not None}
         if len(set(given.values())) > 1:
             top, share = majority(list(given.values()))
-            out.append({"item_id": item, "labels": given, "majority": top, "majority_share": share})
+            out.append(
+                {
+                    "item_id": item,
+                    "labels": given,
+                    "majority": top,
+                    "majority_share": share,
+                    "tie": top is None,
+                }
+            )
     return out
 
 
@@ -79,11 +148,12 @@ def write_agree_report(labels: Sequence[Label], out_dir: str | Path) -> dict[str
                     "item_id": d["item_id"],
                     "majority": d["majority"],
                     "majority_share": d["majority_share"],
+                    "tie": d["tie"],
                     **{f"label_{k}": v for k, v in d["labels"].items()},
                 }
                 for d in dis
             ],
-            columns=None if dis else ["item_id", "majority", "majority_share"],
+            columns=None if dis else ["item_id", "majority", "majority_share", "tie"],
         ).to_csv(index=False),
     )
     raters = stats["annotators"]
@@ -115,9 +185,11 @@ def write_agree_report(labels: Sequence[Label], out_dir: str | Path) -> dict[str
                         va="center",
                         color="white" if m[i, j] > m.max() / 2 else "black",
                     )
-        kappa = stats.get("cohen_kappa")
+        pair = stats["cohen_kappa_pairs"].get(f"{raters[0]}|{raters[1]}") or {}
+        kappa = pair.get("kappa")
         ax.set_title(
-            "RMT confusion" + (f" (Cohen's kappa {kappa:.2f})" if kappa is not None else "")
+            "RMT confusion"
+            + (f" (Cohen's kappa {kappa:.2f})" if kappa is not None else " (kappa undefined)")
         )
         fig.colorbar(im, ax=ax, shrink=0.8)
         fig.tight_layout()

@@ -71,11 +71,11 @@ def make_data(work: Path, per_tag: int, seed: int) -> Path:
             str(seed),
             "--test-fraction",
             "0.3",
-            "--workers",
+            "--num-workers",
             "2",
             "--overwrite",
         )
-        sh("build", "qa", "--source", str(raw), "--out", str(ds))
+        sh("build", "qa", "--data", str(raw), "--out", str(ds))
     return ds
 
 

@@ -164,12 +164,12 @@ def main() -> int:
     iid = bootstrap(cluster_sums(items, cluster="doc_id"), n_bootstrap=args.n_bootstrap)
     ilo, ihi = iid.ci("avg_acc")
     print(
-        f"avg_acc {h['avg_acc']:.4f}  clustered CI width {hi - lo:.4f}  iid CI width "
-        f"{ihi - ilo:.4f}  (x{(hi - lo) / (ihi - ilo):.2f})"
+        f"avg_acc {100 * h['avg_acc']:.2f}%  clustered CI width {100 * (hi - lo):.2f} points  "
+        f"iid CI width {100 * (ihi - ilo):.2f} points  (x{(hi - lo) / (ihi - ilo):.2f})"
     )
     print(
-        f"compare B-A avg_acc {cmp.difference:+.4f} [{cmp.ci_low:+.4f}, {cmp.ci_high:+.4f}] "
-        f"p = {cmp.p_value:.4f}"
+        f"compare B-A avg_acc {100 * cmp.difference:+.2f} points "
+        f"[{100 * cmp.ci_low:+.2f}, {100 * cmp.ci_high:+.2f}] p = {cmp.p_value:.4f}"
     )
     ok = t_all < TARGET_S
     verdict = "yes" if ok else "NO"

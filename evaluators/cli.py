@@ -15,6 +15,7 @@ from typing import Any
 
 from maple_bench import __version__
 from maple_bench.cli import register_commands, run_command, user_errors
+from maple_bench.cli.options import add_deprecated_alias, apply_formatters
 
 SUBCOMMANDS: dict[str, str] = {
     "score": "evaluators.cli_metrics",
@@ -31,6 +32,16 @@ _OVERRIDES = (
 )  # fmt: skip
 
 
+def _default(name: str) -> Any:
+    """The RunConfig default of ``name`` (flags default to None so a YAML value is not overridden;
+    the help shows the value that applies when neither gives one)."""
+    import dataclasses
+
+    from evaluators.runner.config import RunConfig
+
+    return {f.name: f.default for f in dataclasses.fields(RunConfig)}[name]
+
+
 def _add_run_parser(sub: Any) -> None:
     p = sub.add_parser(
         "run",
@@ -38,43 +49,101 @@ def _add_run_parser(sub: Any) -> None:
         description=(
             "Evaluate a model on a MAPLE task. Writes <output>/samples_<task>.jsonl (one line per "
             "item and draw, flushed as it finishes), run_meta.json and results.json. Rerunning "
-            "into the same --output resumes; a different model/task/media spec is refused."
+            "into the same --out folder resumes; a different model/task/media spec is refused."
         ),
     )
     p.add_argument("--task", help="task name (see `maple-eval ls`)")
     p.add_argument("--model", help="adapter name, or name:pretrained (e.g. causal_lm:/ckpt)")
-    p.add_argument("--model-args", default=None, help="adapter args: k=v,k=v (pretrained=DIR,...)")
-    p.add_argument("--data", help="local dataset / synth folder, or a Hub repo id")
+    p.add_argument(
+        "--model-args",
+        default=None,
+        help="adapter arguments k=v,k=v (pretrained=DIR, max_new_tokens=N, ...; "
+        "`maple-eval ls` lists each adapter's keys)",
+    )
+    p.add_argument(
+        "--data",
+        help="local dataset / synth folder, or a Hub repo id (default: the task's; synth tasks "
+        "generate their own set)",
+    )
     p.add_argument("--revision", help="Hub revision (commit sha, tag or branch) of --data")
     p.add_argument("--media-root", help="folder the media paths are relative to")
-    p.add_argument("--output", help="run folder (default eval_results/<task>__<model>)")
+    p.add_argument(
+        "--out",
+        dest="output",
+        metavar="DIR",
+        help="run folder (default: eval_results/<task>__<model>)",
+    )
+    add_deprecated_alias(p, "--output", "--out", dest="output")
     p.add_argument("--config", help="run YAML; flags given on the command line override it")
-    p.add_argument("--limit", type=int, help="only the first N items")
+    p.add_argument("--limit", type=int, help="only the first N items (default: all)")
     p.add_argument(
-        "--presentations", help="only items shown as these, e.g. S or S,VS (text models)"
+        "--presentations",
+        help="only items shown as these presentations, e.g. S or S,VS (for text-only models; "
+        "default: every presentation the task has)",
     )
-    p.add_argument("--k", type=int, help="draws per item (pass@1 = mean over draws)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--num-workers", type=int, help="media decoding worker processes")
-    p.add_argument("--prefetch-factor", type=int, help="video groups each worker decodes ahead")
-    p.add_argument("--frames", type=int, help="frames per clip")
-    p.add_argument("--fps", type=float, help="sample frames at this rate instead")
+    p.add_argument(
+        "--k", type=int, help=f"draws per item; pass@1 = mean over draws (default: {_default('k')})"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        help=f"base seed; per-item seeds derive from it and the item id (default: {_default('seed')})",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"requests per model call (default: {_default('batch_size')})",
+    )
+    p.add_argument(
+        "--num-workers",
+        type=int,
+        help="media decoding worker processes, 0 decodes in the main process "
+        f"(default: {_default('num_workers')})",
+    )
+    p.add_argument(
+        "--prefetch-factor",
+        type=int,
+        help=f"video groups each worker decodes ahead (default: {_default('prefetch_factor')})",
+    )
+    p.add_argument("--frames", type=int, help="frames sampled per clip (default: the task's)")
+    p.add_argument("--fps", type=float, help="sample frames at this rate instead of --frames")
     p.add_argument("--max-pixels", type=int, help="downscale frames to at most this many pixels")
-    p.add_argument("--audio-rate", type=int, help="audio sample rate (Hz)")
-    p.add_argument("--masking", choices=("drop", "blank"))
-    p.add_argument("--backend", help="media decoder (decord / pyav / torchcodec)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: this rank's GPU if any)")
-    p.add_argument("--dtype", help="model dtype (default bfloat16 on GPU, float32 on CPU)")
-    p.add_argument("--cache-dir", help="cache for generated synthetic data")
     p.add_argument(
-        "--synth-per-tag", type=int, help="synth tasks without --data: questions per tag"
+        "--audio-rate", type=int, help="audio sample rate in Hz (default: the task's, 16000)"
     )
-    p.add_argument("--dist-timeout-s", type=float, help="final synchronisation timeout (seconds)")
+    p.add_argument(
+        "--masking",
+        choices=("drop", "blank"),
+        help="how an absent stream reaches the model: drop = not in the input at all, "
+        "blank = black frames / silence / empty subtitles (default: drop)",
+    )
+    p.add_argument(
+        "--backend", help="media decoder: decord, pyav or torchcodec (default: first available)"
+    )
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: this rank's GPU if any)")
+    p.add_argument("--dtype", help="model dtype (default: bfloat16 on GPU, float32 on CPU)")
+    p.add_argument("--cache-dir", help="cache folder for generated synthetic data")
+    p.add_argument(
+        "--synth-per-tag",
+        type=int,
+        help="synth tasks without --data: questions per tag of the generated set "
+        f"(default: {_default('synth_per_tag')})",
+    )
+    p.add_argument(
+        "--dist-timeout-s",
+        type=float,
+        help="multi-process runs: seconds to wait at the final synchronisation "
+        f"(default: {_default('dist_timeout_s'):g})",
+    )
     p.add_argument(
         "--strict", action="store_true", default=None, help="a media error stops the run"
     )
-    p.add_argument("--resume", action="store_true", default=None, help="require a run to resume")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        default=None,
+        help="require an existing run in --out to resume (fail instead of starting fresh)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
@@ -117,12 +186,17 @@ def _run(args: argparse.Namespace) -> int:
 def _summary(results: dict[str, Any], task: str) -> str:
     head = (results.get("maple") or {}).get("headline") or {}
     keys = ("avg_acc", "micro_acc", "acc_uni", "acc_multi", "invalid_rate", "error_rate")
-    parts = [f"{k}={head[k]:.4f}" for k in keys if isinstance(head.get(k), (int, float))]
+    # Percent for people (as the paper prints them); the results file keeps fractions.
+    parts = [f"{k}={100 * head[k]:.2f}%" for k in keys if isinstance(head.get(k), (int, float))]
     return ", ".join(parts) or str(results.get("results", {}).get(task, {}))
 
 
 def _add_ls_parser(sub: Any) -> None:
-    p = sub.add_parser("ls", help="list the registered tasks and model adapters")
+    p = sub.add_parser(
+        "ls",
+        help="list the registered tasks and model adapters",
+        description="List every registered task and model adapter with a one-line description.",
+    )
     p.set_defaults(func=_ls)
 
 
@@ -146,11 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"maple-eval {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="the subcommand to run")
     _add_run_parser(sub)
     _add_ls_parser(sub)
     register_commands(sub, SUBCOMMANDS, prog="maple-eval")
-    return parser
+    return apply_formatters(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,14 +24,15 @@ def _reports_errors(name: str) -> Callable[[Callable[[argparse.Namespace], int]]
             from evaluators.captions import JudgeError
             from evaluators.results import ResultsValidationError
 
+            # KeyError is deliberately not here: a missing key is a bug to see with its traceback,
+            # not a user error (the metric name check raises ValueError).
             try:
                 return fn(args)
-            except (ValueError, KeyError, FileNotFoundError, JudgeError) as e:
+            except (ValueError, FileNotFoundError, JudgeError) as e:
                 if isinstance(e, ResultsValidationError):
                     print(f"maple-eval {name}: {e}", file=sys.stderr)
                 else:
-                    msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-                    print(f"maple-eval {name}: error: {msg}", file=sys.stderr)
+                    print(f"maple-eval {name}: error: {e}", file=sys.stderr)
                 return 2
 
         return run
@@ -55,19 +56,29 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--out", type=Path, help="write the validated results JSON here")
     p.add_argument("--task", help="task name (default: run_meta.json, then the log's file name)")
     p.add_argument(
-        "--n-bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)"
+        "--n-bootstrap", type=int, default=1000, help="bootstrap resamples (videos resampled)"
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--plots", type=Path, help="write PNG charts (by tag, by condition) to this dir")
     p.add_argument("--json", action="store_true", help="print the results JSON instead of tables")
     g = p.add_argument_group(
         "caption judge (captions only; a configured judge that fails is an error)"
     )
-    g.add_argument("--judge-backend", choices=["local", "endpoint"])
+    g.add_argument(
+        "--judge-backend",
+        choices=["local", "endpoint"],
+        help="local: a checkpoint run with transformers; endpoint: an OpenAI-compatible server",
+    )
     g.add_argument("--judge-model", help="local checkpoint dir, or the endpoint's model name")
     g.add_argument("--judge-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--judge-api-key-env", help="environment variable holding the API key")
-    g.add_argument("--judge-scale", type=int, choices=[10, 100], default=10)
+    g.add_argument(
+        "--judge-scale",
+        type=int,
+        choices=[10, 100],
+        default=10,
+        help="score range the judge is asked for (0-10 or 0-100)",
+    )
     g.add_argument("--judge-cache", type=Path, help="verdict cache JSONL (default: beside the log)")
     p.set_defaults(func=run_score)
 
@@ -80,11 +91,19 @@ def add_parsers(subparsers: Any) -> None:
     )
     p.add_argument("run_a", type=Path, help="base run (A)")
     p.add_argument("run_b", type=Path, help="new run (B)")
-    p.add_argument("--metric", default="avg_acc", help="headline metric (default avg_acc)")
+    p.add_argument(
+        "--metric",
+        default="avg_acc",
+        help="headline metric to compare (avg_acc, micro_acc, acc_uni, acc_multi, ...)",
+    )
     p.add_argument("--task", help="task whose log to use when a run directory has several")
-    p.add_argument("--n-bootstrap", type=int, default=1000)
-    p.add_argument("--n-permutations", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--n-bootstrap", type=int, default=1000, help="bootstrap resamples (videos resampled)"
+    )
+    p.add_argument(
+        "--n-permutations", type=int, default=1000, help="sign-flip permutations for the p-value"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutations")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=run_compare)
 
@@ -94,7 +113,7 @@ def add_parsers(subparsers: Any) -> None:
         description="Exit 1 if any file does not match evaluators/results/schema.json; each "
         "problem is printed with its JSON path.",
     )
-    p.add_argument("files", type=Path, nargs="+")
+    p.add_argument("files", type=Path, nargs="+", help="results JSON file(s) to check")
     p.set_defaults(func=run_validate)
 
 
@@ -124,6 +143,29 @@ def find_log(run: Path, task: str | None = None) -> Path:
             )
         return log
     raise FileNotFoundError(f"{run}: not a run directory, .json results or .jsonl sample log")
+
+
+ITEM_SET_SETTINGS = ("task", "data", "revision", "limit", "presentations", "k")
+"""Run settings that decide which (item, draw) pairs a run holds."""
+
+
+def setting_differences(log_a: Path, log_b: Path) -> str:
+    """``"presentations ['S'] (A) vs None (B), ..."`` from the two runs' ``run_meta.json``.
+
+    Empty when neither run has one or nothing differs; this is what names the real cause when a
+    comparison finds different items.
+    """
+    from evaluators.results import read_run_meta
+
+    ca = read_run_meta(log_a).get("config") or {}
+    cb = read_run_meta(log_b).get("config") or {}
+    if not ca or not cb:
+        return ""
+    return ", ".join(
+        f"--{k.replace('_', '-')} {ca.get(k)!r} (A) vs {cb.get(k)!r} (B)"
+        for k in ITEM_SET_SETTINGS
+        if ca.get(k) != cb.get(k)
+    )
 
 
 def _judge_config(args: argparse.Namespace):
@@ -182,18 +224,25 @@ def run_score(args: argparse.Namespace) -> int:
 @_reports_errors("compare")
 def run_compare(args: argparse.Namespace) -> int:
     from evaluators.metrics import compare_logs, read_sample_log
+    from evaluators.metrics.compare import ComparisonError
     from evaluators.report import format_comparison
     from evaluators.results.build import num
 
     la, lb = find_log(args.run_a, args.task), find_log(args.run_b, args.task)
-    r = compare_logs(
-        read_sample_log(la),
-        read_sample_log(lb),
-        metric=args.metric,
-        n_bootstrap=args.n_bootstrap,
-        n_permutations=args.n_permutations,
-        seed=args.seed,
-    )
+    try:
+        r = compare_logs(
+            read_sample_log(la),
+            read_sample_log(lb),
+            metric=args.metric,
+            n_bootstrap=args.n_bootstrap,
+            n_permutations=args.n_permutations,
+            seed=args.seed,
+        )
+    except ComparisonError as e:
+        differ = setting_differences(la, lb)
+        if differ:
+            raise ComparisonError(f"{e} Settings that differ: {differ}.") from None
+        raise
     out = {
         "run_a": str(la),
         "run_b": str(lb),

@@ -11,6 +11,7 @@ import json
 import sys
 
 from leaderboards.schema import LeaderboardError
+from maple_bench.cli.options import add_deprecated_alias
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,13 +19,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "leaderboard",
         help="publish results files to a strict leaderboard JSON, rank, render, export, push",
-        description="Machine-checked leaderboards built from maple-eval results files.",
+        description="Machine-checked leaderboards built from maple-eval results files: publish "
+        "results into a board JSON (schema-validated, locked, atomic), rank it with CI-aware "
+        "ties, render a static page, export model-card entries, push to the Hub.",
     )
     p.set_defaults(func=run)
-    sub = p.add_subparsers(dest="leaderboard_command", metavar="ACTION")
+    sub = p.add_subparsers(
+        dest="leaderboard_command", metavar="ACTION", help="the leaderboard action to run"
+    )
 
     pub = sub.add_parser(
-        "publish", help="add/replace results files' entries on a board (locked, atomic)"
+        "publish",
+        help="add/replace results files' entries on a board (locked, atomic)",
+        description="Validate each results file, refuse a task hash or dataset revision that "
+        "differs from the board's, and add its entry (replacing the same model + revision). "
+        "The board is written atomically under a file lock.",
     )
     pub.add_argument(
         "results", nargs="+", metavar="RESULTS", help="maple-eval results JSON file(s)"
@@ -36,44 +45,83 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--parameters", type=int, help="parameter count, if the results do not record it"
     )
     ow = pub.add_mutually_exclusive_group()
-    ow.add_argument("--open-weights", dest="open_weights", action="store_true", default=None)
-    ow.add_argument("--closed-weights", dest="open_weights", action="store_false")
+    ow.add_argument(
+        "--open-weights",
+        dest="open_weights",
+        action="store_true",
+        default=None,
+        help="the model's weights are public (default: unknown)",
+    )
+    ow.add_argument(
+        "--closed-weights",
+        dest="open_weights",
+        action="store_false",
+        help="the model's weights are not public",
+    )
     pub.add_argument("--title", help="board title shown on the page")
     pub.add_argument("--results-schema", help="results JSON Schema (default: the evaluators' own)")
     pub.set_defaults(func=run_publish)
 
-    val = sub.add_parser("validate", help="check board files against the leaderboard schema")
-    val.add_argument("boards", nargs="+", metavar="BOARD")
+    val = sub.add_parser(
+        "validate",
+        help="check board files against the leaderboard schema",
+        description="Check each board against leaderboards/leaderboard.schema.json; exit 2 on "
+        "the first problem, naming the file and field.",
+    )
+    val.add_argument("boards", nargs="+", metavar="BOARD", help="board JSON file(s)")
     val.set_defaults(func=run_validate)
 
-    rk = sub.add_parser("rank", help="rank a board by a metric (CI-overlap ties share a rank)")
-    rk.add_argument("board", metavar="BOARD")
+    rk = sub.add_parser(
+        "rank",
+        help="rank a board by a metric (CI-overlap ties share a rank)",
+        description="Print the board ranked by one metric, in percent with its 95%% CI; "
+        "entries whose CIs overlap share a rank.",
+    )
+    rk.add_argument("board", metavar="BOARD", help="board JSON file")
     rk.add_argument(
         "--metric", default="avg_acc", help="headline metric, tag:VA or condition:exact"
     )
     rk.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rk.set_defaults(func=run_rank)
 
-    rd = sub.add_parser("render", help="static site (HTML, SVG charts) and a README Markdown table")
-    rd.add_argument("boards", nargs="+", metavar="BOARD")
+    rd = sub.add_parser(
+        "render",
+        help="static site (HTML, SVG charts) and a README Markdown table",
+        description="Write OUT/index.html (no CDN, sortable tables), OUT/charts/*.svg (one "
+        "colour per model, shared with the demo's PNGs; chance line on accuracy charts), "
+        "OUT/boards/*.json and OUT/LEADERBOARD.md.",
+    )
+    rd.add_argument("boards", nargs="+", metavar="BOARD", help="board JSON file(s)")
     rd.add_argument("--out", required=True, help="output folder")
-    rd.add_argument("--title", default="maple-bench leaderboard")
+    rd.add_argument("--title", default="maple-bench leaderboard", help="page title")
     rd.add_argument("--no-charts", action="store_true", help="skip the matplotlib charts")
     rd.set_defaults(func=run_render)
 
     ex = sub.add_parser(
-        "export-model-index", help="model-card model-index (or .eval_results) entries"
+        "export-model-index",
+        help="model-card model-index (or .eval_results) entries",
+        description="Write one model's results on a board as Hugging Face model-card "
+        "`model-index` metadata (YAML or JSON) or as .eval_results entries.",
     )
-    ex.add_argument("board", metavar="BOARD")
-    ex.add_argument("--model", required=True, help="model display name on the board")
+    ex.add_argument("board", metavar="BOARD", help="board JSON file")
+    ex.add_argument("--model-name", help="required: the model's display name on the board")
+    add_deprecated_alias(ex, "--model", "--model-name", dest="model_name")
     ex.add_argument("--revision", help="model revision, when the board has several")
-    ex.add_argument("--format", choices=["yaml", "json", "eval-results"], default="yaml")
+    ex.add_argument(
+        "--format",
+        choices=["yaml", "json", "eval-results"],
+        default="yaml",
+        help="model-index as YAML or JSON, or .eval_results entries",
+    )
     ex.add_argument("--source-url", help="URL of the leaderboard, recorded as the source")
     ex.add_argument("--out", help="write to this file instead of stdout")
     ex.set_defaults(func=run_export)
 
     ps = sub.add_parser(
-        "push", help="upload board + site to a Hub dataset or Space (huggingface_hub)"
+        "push",
+        help="upload board + site to a Hub dataset or Space (huggingface_hub)",
+        description="Upload board files or a rendered site folder in one commit; --dry-run "
+        "writes the exact upload tree to a folder instead (no network).",
     )
     ps.add_argument(
         "sources",
@@ -81,8 +129,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="BOARD_OR_SITE",
         help="board JSON file(s) or one rendered site folder",
     )
-    ps.add_argument("--repo-id", required=True)
-    ps.add_argument("--repo-type", choices=["dataset", "space"], default="dataset")
+    ps.add_argument("--repo-id", required=True, help="Hub repo, e.g. ORG/maple-leaderboard")
+    ps.add_argument(
+        "--repo-type", choices=["dataset", "space"], default="dataset", help="Hub repo type"
+    )
     ps.add_argument(
         "--dry-run",
         metavar="DIR",
@@ -210,13 +260,15 @@ def run_export(args: argparse.Namespace) -> int:
     from leaderboards.hub import eval_results, model_index
     from leaderboards.schema import atomic_write_text, load_board
 
+    if not args.model_name:
+        return _fail(ValueError("--model-name NAME is required (the model's name on the board)"))
     try:
         board = load_board(args.board)
         if args.format == "eval-results":
-            data: object = eval_results(board, args.model, revision=args.revision)
+            data: object = eval_results(board, args.model_name, revision=args.revision)
         else:
             data = model_index(
-                board, args.model, revision=args.revision, source_url=args.source_url
+                board, args.model_name, revision=args.revision, source_url=args.source_url
             )
     except LeaderboardError as e:
         return _fail(e)

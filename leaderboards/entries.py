@@ -417,6 +417,14 @@ def primary_score_from_results(doc: Mapping[str, Any]) -> str | None:
     return value if value in ("accuracy", "judge_score") else None
 
 
+def chance_from_results(doc: Mapping[str, Any]) -> float | None:
+    """Accuracy of a uniform guess among the options (``maple.chance_acc``), when recorded."""
+    value = (doc.get("maple") or {}).get("chance_acc")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    return None
+
+
 def definitions_from_results(doc: Mapping[str, Any]) -> dict[str, str]:
     """The metric definitions a results file states (``maple.definitions``), snake_case keys only."""
     raw = (doc.get("maple") or {}).get("definitions") or {}

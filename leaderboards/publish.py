@@ -22,6 +22,7 @@ from typing import Any
 
 from leaderboards.entries import (
     EntryOptions,
+    chance_from_results,
     definitions_from_results,
     load_entry,
     primary_score_from_results,
@@ -177,11 +178,13 @@ def publish(
             "--model-name applies to one results file; publish them one at a time"
         )
     loaded = []
+    chances: list[float | None] = []
     for path in results:
         task, entry, doc = load_entry(path, options=options, results_schema=results_schema)
         loaded.append(
             (str(path), task, entry, definitions_from_results(doc), primary_score_from_results(doc))
         )
+        chances.append(chance_from_results(doc))
 
     bp = Path(board_path)
     with board_lock(bp):
@@ -204,6 +207,9 @@ def publish(
                 )
             outcome[merge_entry(board, entry)].append(_label(entry))
             board["definitions"].update(defs)
+        known = [c for c in chances if c is not None]
+        if known and board.get("chance_acc") is None:
+            board["chance_acc"] = known[0]  # same task hash -> same items -> same chance
         changed = _strip_updated(board) != _strip_updated(before) or not bp.exists()
         if changed:
             board["updated"] = _now()

@@ -146,10 +146,6 @@ class Tag:
         return len(self.modalities) == 1
 
     @property
-    def is_multi(self) -> bool:
-        return len(self.modalities) > 1
-
-    @property
     def has_video(self) -> bool:
         return Modality.V in self.modalities
 

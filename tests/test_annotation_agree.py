@@ -35,7 +35,8 @@ def test_cohen_kappa_edges() -> None:
     assert cohen_kappa(["V", "A"], ["V", "A"]) == pytest.approx(1.0)
     # Complete disagreement on two balanced labels: p_o = 0, p_e = 0.5 -> kappa = -1.
     assert cohen_kappa(["V", "A"], ["A", "V"]) == pytest.approx(-1.0)
-    assert cohen_kappa(["V", "V"], ["V", "V"]) == 1.0  # one shared label: p_e = 1
+    # one shared label: p_e = 1, kappa = 0/0 is undefined (sklearn and statsmodels agree)
+    assert math.isnan(cohen_kappa(["V", "V"], ["V", "V"]))
     assert math.isnan(cohen_kappa([], []))
 
 
@@ -104,3 +105,59 @@ def test_label_table_round_trip(tmp_path: Path) -> None:
     labels = _labels()
     path = write_labels(labels, tmp_path / "labels.csv")
     assert read_labels(path) == labels
+
+
+def _grid_labels(rows: list[tuple[str, ...]], raters: tuple[str, ...]) -> list[Label]:
+    return [
+        Label(item, rater, tag, "2026-01-01T00:00:00+00:00")
+        for item, *tags in rows
+        for rater, tag in zip(raters, tags)
+        if tag
+    ]
+
+
+def test_single_tag_batch_is_undefined_not_perfect() -> None:
+    # Everyone stamped "V": p_e = 1, so every chance-corrected statistic is 0/0.
+    labels = _grid_labels([(f"q{i}", "V", "V") for i in range(5)], ("ann1", "ann2"))
+    stats = agreement(labels)
+    assert stats["cohen_kappa"] is None
+    assert stats["fleiss_kappa"] is None and stats["krippendorff_alpha"] is None
+    assert stats["observed_agreement"] == 1.0
+    for key in ("cohen_kappa", "fleiss_kappa", "krippendorff_alpha"):
+        assert "single tag V" in stats["undefined"][key]
+    assert stats["cohen_kappa_pairs"]["ann1|ann2"]["observed_agreement"] == 1.0
+
+
+def test_pairwise_mean_cohen_for_three_annotators() -> None:
+    rows = [
+        ("q1", "V", "V", "A"),
+        ("q2", "A", "A", "A"),
+        ("q3", "S", "V", "S"),
+        ("q4", "V", "V", "V"),
+    ]
+    labels = _grid_labels(rows, ("a", "b", "c"))
+    stats = agreement(labels)
+    pairs = stats["cohen_kappa_pairs"]
+    assert set(pairs) == {"a|b", "a|c", "b|c"}
+    # a|b: p_o = 3/4; a = V,A,S,V b = V,A,V,V: p_e = V (2/4)(3/4) + A (1/4)(1/4) = 7/16
+    # kappa = (12/16 - 7/16) / (9/16) = 5/9
+    assert pairs["a|b"]["kappa"] == pytest.approx(5 / 9)
+    mean = sum(p["kappa"] for p in pairs.values()) / 3
+    assert stats["cohen_kappa"] == pytest.approx(mean)
+    assert "mean of Cohen's kappa over 3 of 3" in stats["cohen_kappa_method"]
+
+
+def test_a_tie_goes_to_adjudication_never_to_a_default() -> None:
+    from annotation.agree import majority
+    from annotation.labels import final_labels
+
+    assert majority(["VA", "V"]) == (None, 0.5)
+    assert majority(["V", "VA", "VA"]) == ("VA", pytest.approx(2 / 3))
+    labels = _grid_labels([("q1", "VA", "V"), ("q2", "S", "S")], ("ann1", "ann2"))
+    verified, ties = final_labels(labels)
+    assert verified == {"q2": "S"} and ties == {"q1": {"ann1": "VA", "ann2": "V"}}
+    dis = disagreements(labels)
+    assert dis[0]["tie"] is True and dis[0]["majority"] is None
+    # An adjudicator's label breaks the tie.
+    verified, ties = final_labels([*labels, Label("q1", "adjudicator", "V", "2026-01-03")])
+    assert verified["q1"] == "V" and ties == {}

@@ -85,5 +85,5 @@ def test_refuses_different_item_sets():
     b3[0]["video_id"] = "other"
     with pytest.raises(ComparisonError, match="video_id"):
         compare_logs(a, b3)
-    with pytest.raises(KeyError, match="unknown metric"):
+    with pytest.raises(ValueError, match="unknown metric"):
         compare_logs(a, b, metric="nope")

@@ -13,7 +13,7 @@ from evaluators.adapters.base import (
 )
 from evaluators.runner.registry import Registry
 
-ADAPTERS: Registry[type[ModelAdapter]] = Registry("adapter")
+ADAPTERS: Registry[type[ModelAdapter]] = Registry("adapter", base=ModelAdapter)
 ADAPTERS.register(
     "random",
     "evaluators.adapters.simple:RandomAdapter",
@@ -47,7 +47,7 @@ def build_adapter(name: str, kwargs: dict[str, Any], **runtime: Any) -> ModelAda
     """Instantiate adapter ``name`` with ``--model-args`` and runtime info (device, dtype, seed,
     media_config)."""
     cls = ADAPTERS.get(name)
-    return cls.create(dict(kwargs), **runtime)  # type: ignore[attr-defined]
+    return cls.create(dict(kwargs), **runtime)
 
 
 __all__ = [

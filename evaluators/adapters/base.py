@@ -10,9 +10,12 @@ failure). It also reports its provenance so results can be reproduced.
 from __future__ import annotations
 
 import abc
+import difflib
 import hashlib
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from maple_bench.modality import BLIND, VAS, Tag
@@ -89,7 +92,9 @@ class ModelAdapter(abc.ABC):
         """Release resources (GPU memory) at the end of a run."""
 
 
-def check_streams(adapter: ModelAdapter, presentations: Sequence[Tag], *, policy: str) -> Tag:
+def check_streams(
+    adapter: ModelAdapter | type[ModelAdapter], presentations: Sequence[Tag], *, policy: str
+) -> Tag:
     """The streams the model will receive; raises if any is outside ``adapter.accepts``.
 
     With the ``drop`` policy the model receives exactly the presented streams. With ``blank`` it
@@ -113,21 +118,69 @@ def check_streams(adapter: ModelAdapter, presentations: Sequence[Tag], *, policy
     return needed
 
 
-def check_task_kind(adapter: ModelAdapter, kind: str) -> None:
+def check_task_kind(adapter: ModelAdapter | type[ModelAdapter], kind: str) -> None:
+    """Refuse a task whose items the adapter (class or instance) cannot answer."""
     if kind not in adapter.task_kinds:
         raise UnsupportedStreamError(
             f"adapter {adapter.name!r} answers {sorted(adapter.task_kinds)} items, not {kind!r}"
         )
 
 
-def pop_args(kwargs: dict[str, Any], allowed: dict[str, Any], adapter: str) -> dict[str, Any]:
-    """Defaults overridden by ``kwargs``; unknown keys raise listing the valid ones."""
+def pop_args(
+    kwargs: dict[str, Any],
+    allowed: Mapping[str, Any],
+    adapter: str,
+    *,
+    shared: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Defaults overridden by ``kwargs``; unknown keys raise listing every valid one.
+
+    ``shared`` names the keys an earlier step already took (the transformers adapters' common
+    args), so the message lists the adapter's whole vocabulary, not just its own extras, and
+    suggests the closest key to a typo.
+    """
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
+        valid = sorted(set(allowed) | set(shared))
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{key!r} -> did you mean {close[0]!r}?")
         raise AdapterArgumentError(
-            f"adapter {adapter!r}: unknown model args {unknown}; valid: {sorted(allowed)}"
+            f"adapter {adapter!r}: unknown --model-args {unknown}. "
+            + (" ".join(hints) + " " if hints else "")
+            + f"Valid keys: {', '.join(valid)}"
         )
     return {k: kwargs.get(k, v) for k, v in allowed.items()}
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def check_pretrained(pretrained: str, adapter: str) -> None:
+    """Fail early, in one line, when ``pretrained`` names a local folder that does not exist.
+
+    Without this, transformers treats a missing folder as a Hub repo id and fails pages later
+    about repo-id syntax or the network. A string shaped like ``org/name`` that is not a local
+    path is left to the Hub.
+    """
+    path = Path(pretrained).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise AdapterArgumentError(
+                f"adapter {adapter!r}: checkpoint {pretrained} is a file; pass the folder that "
+                f"holds config.json (a save_pretrained folder)"
+            )
+        return
+    looks_local = pretrained.startswith(("/", ".", "~")) or not _HUB_ID.match(pretrained)
+    if looks_local:
+        parent = path.parent
+        hint = f"; {parent} exists" if parent.is_dir() else f"; {parent} does not exist either"
+        raise AdapterArgumentError(
+            f"adapter {adapter!r}: checkpoint folder {pretrained} does not exist{hint}. Pass an "
+            f"existing save_pretrained folder (--model {adapter}:DIR) or a Hub id like ORG/NAME"
+        )
 
 
 def text_hash(text: str | None) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from evaluators.adapters.base import ModelAdapter, Request, pop_args
 from evaluators.adapters.hf import (
+    COMMON_ARGS,
     decode_new_tokens,
     generation_settings,
     load_kwargs,
@@ -54,7 +55,12 @@ class CausalLMAdapter(ModelAdapter):
     @classmethod
     def create(cls, kwargs: dict[str, Any], **runtime: Any) -> CausalLMAdapter:
         common = split_common(kwargs, runtime, cls.name)
-        extra = pop_args(kwargs, {"system_prompt": None, "use_chat_template": None}, cls.name)
+        extra = pop_args(
+            kwargs,
+            {"system_prompt": None, "use_chat_template": None},
+            cls.name,
+            shared=COMMON_ARGS,
+        )
         return cls(common, **extra)
 
     def generate(self, requests: Sequence[Request]) -> list[str]:

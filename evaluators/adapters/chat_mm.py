@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from evaluators.adapters.base import AdapterArgumentError, ModelAdapter, Request, pop_args
 from evaluators.adapters.hf import (
+    COMMON_ARGS,
     decode_new_tokens,
     generation_settings,
     load_kwargs,
@@ -93,7 +94,7 @@ class ChatMMAdapter(ModelAdapter):
     def create(cls, kwargs: dict[str, Any], **runtime: Any) -> ChatMMAdapter:
         common = split_common(kwargs, runtime, cls.name)
         extra = pop_args(kwargs, {"model_class": None, "system_prompt": None, "streams": None},
-                         cls.name)  # fmt: skip
+                         cls.name, shared=COMMON_ARGS)  # fmt: skip
         return cls(common, **extra)
 
     def generate(self, requests: Sequence[Request]) -> list[str]:

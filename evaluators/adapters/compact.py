@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from evaluators.adapters.base import ModelAdapter, Request, pop_args
+from evaluators.adapters.base import ModelAdapter, Request, check_pretrained, pop_args
 from evaluators.adapters.hf import torch_dtype
 from maple_bench.modality import VAS
 
@@ -61,6 +61,7 @@ class CompactAdapter(ModelAdapter):
             from evaluators.adapters.base import AdapterArgumentError
 
             raise AdapterArgumentError("adapter 'compact' needs --model compact:CHECKPOINT_DIR")
+        check_pretrained(str(args["pretrained"]), cls.name)
         return cls(args["pretrained"], device=runtime.get("device") or "cpu", dtype="float32",
                    do_sample=args["do_sample"], temperature=args["temperature"])  # fmt: skip
 

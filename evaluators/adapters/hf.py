@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from evaluators.adapters.base import AdapterArgumentError, text_hash
+from evaluators.adapters.base import AdapterArgumentError, check_pretrained, text_hash
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ def split_common(args: dict[str, Any], runtime: dict[str, Any], adapter: str) ->
             f"adapter {adapter!r} needs a checkpoint: --model {adapter}:PATH_OR_HUB_ID or "
             f"--model-args pretrained=PATH_OR_HUB_ID"
         )
+    check_pretrained(str(out["pretrained"]), adapter)
     out["dtype"] = out["dtype"] or runtime.get("dtype") or "float32"
     out["device"] = runtime.get("device") or "cpu"
     return out

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from evaluators.adapters.base import ModelAdapter, Request, pop_args
 from evaluators.adapters.hf import (
+    COMMON_ARGS,
     decode_new_tokens,
     generation_settings,
     load_kwargs,
@@ -98,7 +99,9 @@ class QwenOmniAdapter(ModelAdapter):
     @classmethod
     def create(cls, kwargs: dict[str, Any], **runtime: Any) -> QwenOmniAdapter:
         common = split_common(kwargs, runtime, cls.name)
-        extra = pop_args(kwargs, {"input_path": "auto", "system_prompt": None}, cls.name)
+        extra = pop_args(
+            kwargs, {"input_path": "auto", "system_prompt": None}, cls.name, shared=COMMON_ARGS
+        )
         return cls(common, **extra)
 
     def preparer(self) -> _BuildInputs:

@@ -22,6 +22,9 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from leaderboards.render.palette import paper_style
+
+    plt.rcParams.update(paper_style())
     return plt
 
 
@@ -30,7 +33,8 @@ def _save(fig: Any, path: Path) -> Path:
     from maple_bench.fileio import atomic_savefig
 
     try:
-        return atomic_savefig(fig, path, dpi=110, metadata={"Software": None})
+        # bbox "tight": the legend sits below the axes, outside the figure's own box
+        return atomic_savefig(fig, path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     finally:
         _plt().close(fig)
 
@@ -40,10 +44,13 @@ def _grouped(
 ) -> Path:
     import numpy as np
 
+    from leaderboards.render.palette import FIG_WIDTH, chance_line, model_colours
+
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(7.0, 1.6 + 1.15 * len(keys)), 3.9))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH if len(keys) > 3 else 0.8 * FIG_WIDTH, 4.6))
     x = np.arange(len(keys))
     width = 0.8 / max(len(docs), 1)
+    colours = model_colours(docs)
     for i, (model, doc) in enumerate(docs.items()):
         table = doc["maple"][block]
         cells = [table.get(k) or {} for k in keys]
@@ -66,14 +73,18 @@ def _grouped(
             width,
             yerr=np.clip(np.vstack([lo, hi]), 0, None),
             capsize=2,
+            color=colours[model],
             label=model,
         )
+    chances = [d["maple"].get("chance_acc") for d in docs.values()]
+    chance = next((c for c in chances if isinstance(c, (int, float))), None)
+    chance_line(ax, None if chance is None else 100 * chance)
     ax.set_xticks(x, list(keys))
     ax.set_ylim(0, 105)
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, loc="left", pad=12)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -86,7 +97,7 @@ def plot_per_tag(docs: Mapping[str, Mapping[str, Any]], path: Path, *, task: str
         docs,
         "by_tag",
         TAG_NAMES,
-        f"{task}: accuracy by required modality tag ({n} items, {videos} held-out videos; "
+        f"{task}: accuracy by required modality tag\n({n} items, {videos} held-out videos; "
         f"95% CI by video)",
         path,
     )
@@ -100,7 +111,7 @@ def plot_conditions(docs: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
         docs,
         "by_condition",
         CONDITIONS,
-        f"maple_qa_plus: accuracy by condition ({n} rows; on deficit rows None is correct)",
+        f"maple_qa_plus: accuracy by condition\n({n} rows; on deficit rows None is correct)",
         path,
     )
 
@@ -122,9 +133,13 @@ def _smooth(values: list[float], window: int) -> list[float]:
 
 
 def plot_training(metrics: Mapping[str, Path], path: Path) -> Path:
-    """Training reward of every preset, and the spread of its per-tag rewards, per step."""
+    """Training reward of every model (``metrics``: model name -> its ``metrics.jsonl``), and the
+    spread of its per-tag rewards, per step; colours are the models' colours on every chart."""
+    from leaderboards.render.palette import model_colours
+
     plt = _plt()
-    fig, (ax_r, ax_s) = plt.subplots(1, 2, figsize=(10, 3.6))
+    colours = model_colours(metrics)
+    fig, (ax_r, ax_s) = plt.subplots(1, 2, figsize=(9, 4.2))
     for preset, mpath in metrics.items():
         rows = _read_metrics(mpath)
         if not rows:
@@ -132,18 +147,20 @@ def plot_training(metrics: Mapping[str, Path], path: Path) -> Path:
         steps = [r["step"] for r in rows]
         window = max(1, len(rows) // 15)
         reward = [float(r["reward_mean"]) for r in rows]
-        (line,) = ax_r.plot(steps, _smooth(reward, window), label=preset)
+        (line,) = ax_r.plot(
+            steps, _smooth(reward, window), label=preset, color=colours[preset], linewidth=2
+        )
         ax_r.plot(steps, reward, color=line.get_color(), alpha=0.2, linewidth=0.8)
         spread = []
         for r in rows:
             tags = [v for k, v in r.items() if k.startswith("reward_mean/") and v is not None]
             spread.append(max(tags) - min(tags) if tags else float("nan"))
-        ax_s.plot(steps, _smooth(spread, window), label=preset, color=line.get_color())
-    ax_r.set_title("training reward (each preset's own presentations)", fontsize=10)
-    ax_s.set_title("spread of per-tag training reward (max - min)", fontsize=10)
+        ax_s.plot(steps, _smooth(spread, window), label=preset, color=line.get_color(), linewidth=2)
+    ax_r.set_title("training reward\n(each preset's own presentations)", loc="left")
+    ax_s.set_title("spread of per-tag training reward\n(max - min)", loc="left")
     for ax in (ax_r, ax_s):
         ax.set_xlabel("optimizer step")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend()
     fig.tight_layout()
     return _save(fig, path)

@@ -235,14 +235,16 @@ def render_outputs(
         )
     plots["training"] = str(
         plot_training(
-            {p: Path(info["metrics"]) for p, info in trained.items()},
+            {f"compact-{p}": Path(info["metrics"]) for p, info in trained.items()},
             layout.plots / "training_curves.png",
         )
     )
     per_run = []
     for by in docs.values():
         for model, doc in by.items():
-            per_run += [str(p) for p in plot_results(doc, layout.plots / "runs" / model)]
+            per_run += [
+                str(p) for p in plot_results(doc, layout.plots / "runs" / model, model_name=model)
+            ]
     return {
         "site": str(layout.site / "index.html"),
         "site_files": [str(p) for p in site],

@@ -153,7 +153,7 @@ def paired_compare(
         raise ValueError("the two runs are not clustered on the same videos; align them first")
     pa, pb = derive(point_ratios(a)), derive(point_ratios(b))
     if metric not in pa:
-        raise KeyError(f"unknown metric {metric!r}; choose one of {', '.join(pa)}")
+        raise ValueError(f"unknown metric {metric!r}; choose --metric from {', '.join(pa)}")
     va, vb = float(pa[metric]), float(pb[metric])
     diff = vb - va
     c = a.n_clusters

@@ -44,7 +44,9 @@ def compare_logs(
         raise ComparisonError(
             f"the runs were not evaluated on the same items: {len(only_a)} (doc_id, draw) pairs "
             f"only in A (e.g. {only_a[:3]}), {len(only_b)} only in B (e.g. {only_b[:3]}). "
-            f"Rerun both on the same task, --limit and --num-draws, or resume the shorter run."
+            f"The item set follows --task, --data, --limit, --presentations and --k (each run's "
+            f"run_meta.json records them): rerun one with the other's values, or resume the "
+            f"shorter run."
         )
     ia, ib = item_table(df_a), item_table(df_b)
     for field in ("video_id", "rmt", "presentation"):

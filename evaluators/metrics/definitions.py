@@ -6,7 +6,7 @@ with different versions are never compared silently.
 
 from __future__ import annotations
 
-METRICS_VERSION = "1.0"
+METRICS_VERSION = "1.1"
 """Version of the metric definitions written into every results file."""
 
 CI_LEVEL = 0.95
@@ -65,7 +65,13 @@ DEFINITIONS: dict[str, str] = {
         "smoothing) on lower-cased word tokens; see evaluators.captions.lexical."
     ),
     "rouge_l": "Mean over captions of ROUGE-L F (LCS, beta = 1.2 as in coco-caption, max over refs).",
-    "cider_d": "Mean CIDEr-D (n = 1..4, tf-idf, clipping, gaussian length penalty sigma = 6, x10).",
+    "cider_d": (
+        "Mean CIDEr-D (n = 1..4, tf-idf, clipping, gaussian length penalty sigma = 6, x10). "
+        "Document frequencies are counted per video: the 7 tag rows of a video share its "
+        "references, so a video is one document (idf = log(N_videos / df)). coco-caption counts "
+        "one document per scored caption, which here would count each video's references 7 "
+        "times; scores are therefore not comparable with per-caption-df CIDEr-D numbers."
+    ),
     "ci": (
         "95% percentile bootstrap interval, resampling video_id clusters with replacement "
         "(n_bootstrap resamples, seeded); resamples where a metric is undefined are dropped."

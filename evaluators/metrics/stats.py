@@ -18,8 +18,6 @@ from maple_bench.modality import TAG_NAMES
 
 from .items import ItemTable
 
-UNI = ("V", "A", "S")
-MULTI = ("VA", "VS", "AS", "VAS")
 CONDITIONS = ("exact", "superset", "deficit")
 
 STAT_NAMES: tuple[str, ...] = (

@@ -36,7 +36,7 @@ def format_table(results: Mapping[str, Any]) -> str:
     score = "acc" if m["primary_score"] == "accuracy" else "judge"
     lines = [
         f"task {m['task']}  items {m['n_items']}  videos {m['n_videos']}  "
-        f"metrics v{m['metrics_version']}  (values x100; CI: clustered bootstrap by video, "
+        f"metrics v{m['metrics_version']}  (values in %; CI: clustered bootstrap by video, "
         f"{m['bootstrap']['n_bootstrap']} resamples)",
         "",
     ]
@@ -82,6 +82,6 @@ def format_comparison(cmp: Mapping[str, Any]) -> str:
         f"{'-' if gr is None else f'{gr:.3f}'}",
         f"{cmp['n_items']} items, {cmp['n_clusters']} videos, {cmp['n_bootstrap']} paired "
         f"bootstrap resamples, {cmp['n_permutations']} permutations, seed {cmp['seed']} "
-        f"(values x100)",
+        f"(values in %, differences in points)",
     ]
     return "\n".join(lines)

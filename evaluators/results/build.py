@@ -246,6 +246,7 @@ def build_results(
             "task_kind": items.task,
             "qa_plus": qa_plus,
             "primary_score": "judge_score" if items.task == "caption" else "accuracy",
+            "chance_acc": chance_accuracy(df) if items.task != "caption" else None,
             "definitions": dict(DEFINITIONS),
             "n_items": len(items),
             "n_rows": items.n_rows,
@@ -274,6 +275,20 @@ def build_results(
         },
     }
     return _jsonable(results)
+
+
+def chance_accuracy(df: pd.DataFrame) -> float | None:
+    """Expected accuracy of a uniform guess: the mean over items of 1 / number of options.
+
+    Drawn as the chance line on accuracy charts. None when the log carries no options.
+    """
+    if "options" not in df or "doc_id" not in df or df.empty:
+        return None
+    first = df.drop_duplicates("doc_id")["options"]
+    counts = [len(o) for o in first if isinstance(o, (list, tuple, np.ndarray)) and len(o)]
+    if not counts:
+        return None
+    return float(np.mean([1.0 / n for n in counts]))
 
 
 def _start_time(timing: Mapping[str, Any], default: float) -> float:

@@ -55,10 +55,22 @@ def import_target(path: str) -> Any:
 class Registry(Generic[T]):
     """Name -> object, with lazy imports, duplicate checks and "did you mean" errors."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, base: type | None = None) -> None:
         self.kind = kind
+        self.base = base
+        """When set, every registered object must be a subclass of it (checked on register for
+        objects, on first lookup for lazy ``"module:attr"`` targets), as lm-eval's registry does."""
         self._entries: dict[str, Entry] = {}
         self._loaded: dict[str, T] = {}
+
+    def _check(self, name: str, obj: Any) -> T:
+        if self.base is not None and not (isinstance(obj, type) and issubclass(obj, self.base)):
+            raise TypeError(
+                f"{self.kind} {name!r} is {obj!r}, not a subclass of "
+                f"{self.base.__module__}.{self.base.__qualname__}; register a class that "
+                f"derives from it"
+            )
+        return obj  # type: ignore[no-any-return]
 
     def register(self, name: str, target: Any, *, description: str = "") -> None:
         """Add ``name``. ``target`` is the object or a ``"module:attr"`` string."""
@@ -69,6 +81,8 @@ class Registry(Generic[T]):
                 f"{self.kind} {name!r} is already registered (by {self._entries[name].target!r}); "
                 f"pick another name"
             )
+        if not isinstance(target, str):
+            self._check(name, target)
         self._entries[name] = Entry(name, target, description)
 
     def get(self, name: str) -> T:
@@ -77,7 +91,8 @@ class Registry(Generic[T]):
             raise RegistryError(self.unknown_message(name))
         if name not in self._loaded:
             target = self._entries[name].target
-            self._loaded[name] = import_target(target) if isinstance(target, str) else target
+            obj = import_target(target) if isinstance(target, str) else target
+            self._loaded[name] = self._check(name, obj)
         return self._loaded[name]
 
     def unknown_message(self, name: str) -> str:

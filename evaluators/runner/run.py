@@ -190,8 +190,8 @@ class Runner:
             backend=c.backend,
         )
         # Refuse streams the model cannot take BEFORE loading it (class-level declaration).
-        check_task_kind(self.adapter_cls, self.spec.sample_kind)  # type: ignore[arg-type]
-        check_streams(self.adapter_cls, self._presentations(), policy=c.masking)  # type: ignore[arg-type]
+        check_task_kind(self.adapter_cls, self.spec.sample_kind)
+        check_streams(self.adapter_cls, self._presentations(), policy=c.masking)
 
     def _presentations(self) -> list[Any]:
         assert self.task is not None

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evaluators.runner.registry import Registry
+from maple_bench.data.sources import HUB_REPO  # one definition of the public repo id
 
-HUB_REPO = "lihVerma/MAPLE-bench"
 HUB_REVISION = "main"
 """The Hub revision used when none is given. The resolved commit is recorded in every result;
 pass ``--revision <sha>`` to pin one (the Hub is not reachable from where this was written)."""

@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from leaderboards.render.definitions import score_label
+from leaderboards.render.palette import (
+    FIG_WIDTH,
+    FONT_SIZES,
+    chance_line,
+    model_colours,
+    paper_style,
+    wrap_title,
+)
 from leaderboards.schema import CONDITIONS, TAGS
 
 
@@ -23,6 +31,7 @@ def _plt() -> Any:
 
     plt.rcParams["svg.fonttype"] = "path"
     plt.rcParams["svg.hashsalt"] = "maple-bench"  # deterministic element ids
+    plt.rcParams.update(paper_style())
     return plt
 
 
@@ -44,18 +53,31 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+def _colours(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return model_colours(e["model"]["name"] for e in entries)
+
+
 def grouped_bars(
-    entries: Sequence[Mapping[str, Any]], keys: Sequence[str], block: str, title: str, path: Path
+    entries: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    block: str,
+    title: str,
+    path: Path,
+    *,
+    chance: float | None = None,
 ) -> Path:
-    """Bars of accuracy (%) per key (tag or condition), one bar per model, with 95% CI whiskers."""
+    """Bars of a score (%) per key (tag or condition), one bar per model, with 95% CI whiskers.
+
+    Colours come from :func:`model_colours` (the same model is the same colour on every chart);
+    ``chance`` (a fraction) draws the chance line.
+    """
     import numpy as np
 
     plt = _plt()
     n = max(len(entries), 1)
     width = 0.8 / n
-    fig, ax = plt.subplots(
-        figsize=(max(6.0, 0.9 * len(keys) + 0.3 * len(entries) * len(keys)), 3.6)
-    )
+    colours = _colours(entries)
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH if len(keys) > 3 else 0.8 * FIG_WIDTH, 4.4))
     x = np.arange(len(keys))
     for i, e in enumerate(entries):
         cells = _cells(e, keys, block)
@@ -78,37 +100,65 @@ def grouped_bars(
             width,
             yerr=np.vstack([np.clip(lo, 0, None), np.clip(hi, 0, None)]),
             capsize=2,
+            color=colours[e["model"]["name"]],
             label=_label(e),
         )
+    chance_line(ax, None if chance is None else 100 * chance)
     ax.set_xticks(x, list(keys))
     ax.set_ylim(0, 100)
     ax.set_ylabel("%")
-    ax.set_title(title.replace("$", r"\$"))
+    ax.set_title(wrap_title(title.replace("$", r"\$")), loc="left", pad=12)
     ax.grid(axis="y", alpha=0.3)
     if entries:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        _legend_below(ax, len(entries) + (chance is not None))
     return _save(fig, path)
 
 
-def radar(entries: Sequence[Mapping[str, Any]], title: str, path: Path) -> Path:
-    """A radar (spider) chart of the 7 tag accuracies, one polygon per model."""
+def _legend_below(ax: Any, n: int) -> None:
+    """Legend under the plot: keeps the plotting area wide when the figure is shrunk."""
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=min(n, 3),
+        frameon=False,
+        fontsize=FONT_SIZES["legend"],
+    )
+
+
+def radar(
+    entries: Sequence[Mapping[str, Any]], title: str, path: Path, *, chance: float | None = None
+) -> Path:
+    """A radar (spider) chart of the 7 tag accuracies, one polygon per model (chance: a dashed
+    circle)."""
     import numpy as np
 
     plt = _plt()
     angles = np.linspace(0, 2 * np.pi, len(TAGS), endpoint=False)
-    fig, ax = plt.subplots(figsize=(5.2, 4.6), subplot_kw={"polar": True})
+    colours = _colours(entries)
+    fig, ax = plt.subplots(figsize=(6.0, 6.0), subplot_kw={"polar": True})
     for e in entries:
         vals = [0.0 if c["acc"] is None else 100 * c["acc"] for c in _cells(e, TAGS, "by_tag")]
         closed = np.concatenate([vals, vals[:1]])
         theta = np.concatenate([angles, angles[:1]])
-        ax.plot(theta, closed, linewidth=1.5, label=_label(e))
-        ax.fill(theta, closed, alpha=0.08)
+        colour = colours[e["model"]["name"]]
+        ax.plot(theta, closed, linewidth=2.0, color=colour, label=_label(e))
+        ax.fill(theta, closed, color=colour, alpha=0.08)
+    if chance is not None:
+        ring = np.linspace(0, 2 * np.pi, 100)
+        ax.plot(ring, np.full_like(ring, 100 * chance), "--", color="#555555", linewidth=1.2,
+                label=f"chance {100 * chance:.1f}%")  # fmt: skip
     ax.set_xticks(angles, list(TAGS))
     ax.set_ylim(0, 100)
     ax.set_yticks([25, 50, 75, 100])
-    ax.set_title(title.replace("$", r"\$"), pad=14)
+    ax.set_title(wrap_title(title.replace("$", r"\$"), 48), pad=18)
     if entries:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.08, 1.05), frameon=False)
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.08),
+            ncol=2,
+            frameon=False,
+            fontsize=FONT_SIZES["legend"],
+        )
     return _save(fig, path)
 
 
@@ -119,12 +169,21 @@ def board_charts(board: Mapping[str, Any], out_dir: Path, stem: str) -> dict[str
     entries = [r.entry for r in rank_board(board, "avg_acc")]  # legend in leaderboard order
     name = board.get("title") or board["task"]
     label = score_label(dict(board))
+    chance = board.get("chance_acc") if board.get("primary_score") != "judge_score" else None
     charts = {
         "tags": grouped_bars(
-            entries, TAGS, "by_tag", f"{name}: {label.lower()} by tag", out_dir / f"{stem}_tags.svg"
+            entries,
+            TAGS,
+            "by_tag",
+            f"{name}: {label.lower()} by tag",
+            out_dir / f"{stem}_tags.svg",
+            chance=chance,
         ),
         "radar": radar(
-            entries, f"{name}: {label.lower()} on the 7 tags", out_dir / f"{stem}_radar.svg"
+            entries,
+            f"{name}: {label.lower()} on the 7 tags",
+            out_dir / f"{stem}_radar.svg",
+            chance=chance,
         ),
     }
     if any(e["by_condition"] for e in entries):
@@ -134,5 +193,6 @@ def board_charts(board: Mapping[str, Any], out_dir: Path, stem: str) -> dict[str
             "by_condition",
             f"{name}: {label.lower()} by condition",
             out_dir / f"{stem}_conditions.svg",
+            chance=chance,
         )
     return charts

@@ -26,6 +26,7 @@ from leaderboards.render.definitions import (
     fmt_ci,
     score_label,
 )
+from leaderboards.render.palette import model_colours
 from leaderboards.schema import CONDITIONS, SCHEMA_VERSION, TAGS
 
 
@@ -65,6 +66,7 @@ th[aria-sort=descending]::after{content:" \\25BC";font-size:.7em}
 th[aria-sort=ascending]::after{content:" \\25B2";font-size:.7em}
 td .ci{color:#7a8590;font-size:.78em;margin-left:.3em}
 td.model{font-weight:600;white-space:normal;min-width:12rem;max-width:22rem;overflow-wrap:anywhere}
+td.model::before{content:"";display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.45em;vertical-align:-.05em;background:var(--swatch,#ccc)}
 td.model .rev{font-weight:400;color:#7a8590;font-size:.8em;margin-left:.3em}
 tr:hover td{background:#fafbfc}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}.charts img{max-width:100%;border:1px solid #eef0f2}
@@ -123,10 +125,20 @@ def _num_td(
     return f'<td data-v="{esc(v)}">{esc(fmt(value, metric))}{ci_html}</td>'
 
 
-def _model_td(entry: Mapping[str, Any]) -> str:
+def _colours(board: Mapping[str, Any]) -> dict[str, str]:
+    """The board's model colours: the same ones its charts (and the demo's PNGs) use."""
+    return model_colours(e["model"]["name"] for e in board["entries"])
+
+
+def _model_td(entry: Mapping[str, Any], colours: Mapping[str, str]) -> str:
     m = entry["model"]
     rev = f'<span class="rev">@{esc(m["revision"][:12])}</span>' if m.get("revision") else ""
-    return f'<td class="text model" data-v="{esc(m["name"])}">{esc(m["name"])}{rev}</td>'
+    colour = colours.get(m["name"], "#cccccc")  # a #rrggbb from the palette, never from the data
+    # the swatch is drawn by CSS (td.model::before), so the cell's first child stays the name
+    return (
+        f'<td class="text model" style="--swatch:{colour}" data-v="{esc(m["name"])}">'
+        f"{esc(m['name'])}{rev}</td>"
+    )
 
 
 def _th(label: str, kind: str, first: str | None = None, title: str | None = None) -> str:
@@ -160,6 +172,7 @@ def overall_table(board: Mapping[str, Any], board_id: str) -> str:
         _th(LABELS.get(c, c), "num", None if higher_is_better(c) else "ascending", c) for c in cols
     ]
     rows = []
+    colours = _colours(board)
     for r in rank_board(board, "avg_acc"):
         e = r.entry
         m = e["model"]
@@ -167,7 +180,7 @@ def overall_table(board: Mapping[str, Any], board_id: str) -> str:
         ow = {True: "yes", False: "no", None: "?"}[m.get("open_weights")]
         cells = [
             f'<td data-v="{"" if r.rank is None else r.rank}">{esc("" if r.rank is None else r.rank)}</td>',
-            _model_td(e),
+            _model_td(e, colours),
             f'<td data-v="{"" if params is None else params}">{esc(_human(params))}</td>',
             f'<td class="text" data-v="{esc(ow)}">{esc(ow)}</td>',
         ]
@@ -184,10 +197,11 @@ def cell_table(
     """Accuracy with its 95% CI per tag (``by_tag``) or per condition (``by_condition``)."""
     heads = [_th("Model", "text")] + [_th(k, "num") for k in keys]
     rows = []
+    colours = _colours(board)
     for r in rank_board(board, "avg_acc"):
         e = r.entry
         table = e[block] or {}
-        cells = [_model_td(e)]
+        cells = [_model_td(e, colours)]
         for k in keys:
             c = table.get(k) or {}
             cells.append(_num_td(c.get("acc"), "", c.get("ci_low"), c.get("ci_high")))

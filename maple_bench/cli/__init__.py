@@ -20,6 +20,7 @@ from importlib import metadata
 from typing import Any
 
 from maple_bench import __version__
+from maple_bench.cli.options import apply_formatters
 
 CORE_COMMANDS: dict[str, str] = {
     "synth": "maple_bench.cli.synth",
@@ -47,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"maple-bench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="the subcommand to run")
     register_commands(sub, dict(sorted(_command_modules().items())), prog="maple-bench")
-    return parser
+    return apply_formatters(parser)
 
 
 def register_commands(sub: Any, modules: Mapping[str, str], *, prog: str) -> None:
@@ -67,7 +68,9 @@ def register_commands(sub: Any, modules: Mapping[str, str], *, prog: str) -> Non
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:
-            p = sub.add_parser(name, help=f"(unavailable: {e})")
+            p = sub.add_parser(
+                name, help=f"(unavailable: {e})", description=f"unavailable here: {e}"
+            )
             p.set_defaults(func=_unavailable(prog, name, str(e)))
             continue
         if hasattr(mod, "add_parsers"):

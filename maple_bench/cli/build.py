@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from maple_bench.cli.options import add_deprecated_alias
+
 BUILDERS = ("bench", "qa", "qa-plus", "caption")
 
 
@@ -20,20 +22,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("builder", choices=BUILDERS, help="which dataset to build")
-    p.add_argument("--source", required=True, help="raw folder/file, dataset folder or Hub repo id")
+    p.add_argument(
+        "--data", help="required: raw folder/file, dataset folder or Hub repo id to build from"
+    )
+    add_deprecated_alias(p, "--source", "--data", dest="data")
     p.add_argument("--out", required=True, help="dataset folder to write (created atomically)")
-    p.add_argument("--seed", type=int, default=0, help="seed for splits and QA+ replacement (0)")
+    p.add_argument("--seed", type=int, default=0, help="seed for splits and QA+ replacement")
     p.add_argument(
         "--none-fraction",
         type=float,
         default=0.25,
-        help="QA+: share of exact/superset rows whose answer is replaced by None (0.25)",
+        help="QA+: share of exact/superset rows whose answer is replaced by None",
     )
     p.add_argument(
         "--test-fraction",
         type=float,
-        default=1.0,
-        help="share of videos in the test split when rows carry no split (1.0: all test)",
+        default=None,
+        help="share of videos in the test split, for sources whose rows carry no split; an "
+        "error when the source has splits (default: 1.0, all test)",
     )
     p.add_argument(
         "--column-map",
@@ -44,8 +50,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--media-root", default=None, help="media root (default: SOURCE/media if present)"
     )
-    p.add_argument("--source-config", default=None, help="config of a dataset-folder/Hub source")
-    p.add_argument("--source-split", default=None, help="only this split of the source")
+    p.add_argument("--dataset-config", default=None, help="config of a dataset-folder/Hub source")
+    add_deprecated_alias(p, "--source-config", "--dataset-config", dest="dataset_config")
+    p.add_argument("--split", default=None, help="only this split of the source")
+    add_deprecated_alias(p, "--source-split", "--split", dest="split")
     p.add_argument(
         "--no-link-media",
         action="store_true",
@@ -59,10 +67,13 @@ def run(args: argparse.Namespace) -> int:
     from maple_bench.data.stats import markdown_table
     from maple_bench.schema import SchemaError
 
+    if not args.data:
+        print("maple-bench build: error: --data SOURCE is required", file=sys.stderr)
+        return 2
     try:
         result = build_dataset(
             args.builder,
-            args.source,
+            args.data,
             args.out,
             seed=args.seed,
             none_fraction=args.none_fraction,
@@ -70,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
             column_map=args.column_map,
             revision=args.revision,
             media_root=args.media_root,
-            source_config=args.source_config,
-            source_split=args.source_split,
+            source_config=args.dataset_config,
+            source_split=args.split,
             link_media=not args.no_link_media,
         )
     except (SchemaError, DataError, ValueError, FileNotFoundError) as e:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from maple_bench.cli.options import add_deprecated_alias
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -18,13 +20,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Exits non-zero with the error on invalid data."
         ),
     )
-    p.add_argument("source", help="dataset folder, raw folder/file or Hub repo id")
-    p.add_argument("--config", default=None, help="config to inspect (default: the QA config)")
+    p.add_argument(
+        "source",
+        nargs="?",
+        default=None,
+        help="dataset folder, raw folder/file or Hub repo id (same as --data)",
+    )
+    p.add_argument("--data", default=None, help="dataset folder, raw folder/file or Hub repo id")
+    p.add_argument(
+        "--dataset-config", default=None, help="config to inspect (default: the QA config)"
+    )
+    add_deprecated_alias(p, "--config", "--dataset-config", dest="dataset_config")
     p.add_argument("--split", default=None, help="split to inspect (default: all splits)")
     p.add_argument(
         "--column-map", default=None, help="override column detection (FIELD=COLUMN,...)"
     )
-    p.add_argument("--revision", default=None, help="Hub revision")
+    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or sha) to pin")
     p.add_argument("--media-root", default=None, help="media root to check files against")
     p.add_argument(
         "--check-media",
@@ -40,10 +51,17 @@ def run(args: argparse.Namespace) -> int:
     from maple_bench.data.stats import markdown_table, summarize
     from maple_bench.schema import SchemaError
 
+    source = args.data or args.source
+    if not source or (args.data and args.source and args.data != args.source):
+        print(
+            "maple-bench inspect: error: give the dataset once, as SOURCE or --data",
+            file=sys.stderr,
+        )
+        return 2
     try:
         data = load_samples(
-            args.source,
-            args.config,
+            source,
+            args.dataset_config,
             args.split,
             revision=args.revision,
             column_map=args.column_map,
@@ -53,14 +71,14 @@ def run(args: argparse.Namespace) -> int:
         # and, when the root is there, every referenced file exists.
         root = data.media_root
         if root is not None and Path(root).is_dir():
-            check_media(data.samples, Path(root), file=str(args.source))
+            check_media(data.samples, Path(root), file=str(source))
         elif args.check_media:
             raise DataError(
                 f"--check-media needs a media root (media root {root or '-'} is not a "
                 f"folder); pass --media-root DIR"
             )
         else:
-            check_media_paths(data.samples, file=str(args.source))
+            check_media_paths(data.samples, file=str(source))
     except (SchemaError, DataError, ValueError) as e:
         print(f"maple-bench inspect: invalid: {e}", file=sys.stderr)
         return 1

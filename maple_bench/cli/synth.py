@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from maple_bench.cli.options import add_deprecated_alias
+
 
 def _size(text: str) -> tuple[int, int]:
     """``"64x48"`` -> (64, 48) as (width, height); a single number means a square."""
@@ -30,24 +32,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--out", required=True, help="output folder (built in a temp dir, then renamed)")
-    p.add_argument("--per-tag", type=int, default=10, help="questions per tag (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
-    p.add_argument("--clip-seconds", type=float, default=4.0, help="clip length (default 4)")
-    p.add_argument("--size", type=_size, default=(64, 64), help="WIDTHxHEIGHT (default 64x64)")
-    p.add_argument("--fps", type=float, default=8.0, help="frame rate (default 8)")
+    p.add_argument("--per-tag", type=int, default=10, help="questions per tag")
+    p.add_argument("--seed", type=int, default=0, help="master seed")
+    p.add_argument("--clip-seconds", type=float, default=4.0, help="clip length in seconds")
+    p.add_argument(
+        "--size", type=_size, default=(64, 64), help="frame size WIDTHxHEIGHT (default: 64x64)"
+    )
+    p.add_argument("--fps", type=float, default=8.0, help="frame rate")
     p.add_argument(
         "--num-options",
         type=int,
         default=4,
-        help="options per question (default 4; 8 makes every tag's options balanced)",
+        help="options per question (default: 4; 8 makes every tag's options balanced)",
     )
     p.add_argument(
         "--test-fraction",
         type=float,
         default=1.0,
-        help="share of videos in the test split, the rest are train (default 1.0)",
+        help="share of videos in the test split, the rest are train",
     )
-    p.add_argument("--workers", type=int, default=1, help="media encoding processes (default 1)")
+    p.add_argument("--num-workers", type=int, default=1, help="media encoding processes")
+    add_deprecated_alias(p, "--workers", "--num-workers", dest="num_workers", type=int)
     p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists")
     p.set_defaults(func=run)
 
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     start = time.perf_counter()
     try:
-        out = generate(args.out, config, workers=args.workers, overwrite=args.overwrite)
+        out = generate(args.out, config, workers=args.num_workers, overwrite=args.overwrite)
     except FileExistsError as e:
         print(f"maple-bench synth: {e}", file=sys.stderr)
         return 2

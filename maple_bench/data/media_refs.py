@@ -11,7 +11,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from maple_bench.data.errors import DataError
 from maple_bench.schema import MediaRef, Sample, SchemaError
 
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")
@@ -27,14 +26,6 @@ def safe_join(root: Path, relative: str) -> Path | None:
     if os.path.commonpath([real_root, target]) != real_root:
         return None
     return Path(target)
-
-
-def resolve_media_root(root: str | Path) -> Path:
-    """An existing media root directory (absolute), or a :class:`DataError` saying what to do."""
-    p = Path(root).expanduser()
-    if not p.is_dir():
-        raise DataError(f"media root {str(p)!r} is not a directory; pass --media-root DIR")
-    return p.absolute()
 
 
 def check_media(

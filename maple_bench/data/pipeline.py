@@ -61,12 +61,16 @@ def read_source_samples(
     revision: str | None = None,
     media_root: str | Path | None = None,
     seed: int = 0,
-    test_fraction: float = DEFAULT_TEST_FRACTION,
+    test_fraction: float | None = None,
     extras_to_metadata: bool = False,
     check_media_files: bool = True,
     strict_media: bool = True,
 ) -> SourceSamples:
-    """Open ``source`` and return its ``task`` rows ("qa" or "caption") as validated samples."""
+    """Open ``source`` and return its ``task`` rows ("qa" or "caption") as validated samples.
+
+    ``test_fraction`` splits rows that carry no split (None: the default, all test). Given for a
+    source whose every row already has a split it would do nothing, so that is an error.
+    """
     override = parse_column_map(column_map)
     src = (
         source
@@ -115,7 +119,25 @@ def read_source_samples(
             log.warning(
                 "media root %s does not exist; media references are not checked", src.media_root
             )
-    samples = assign_splits(samples, has_split, seed=seed, test_fraction=test_fraction, file=file)
+    if test_fraction is not None and has_split and all(has_split):
+        from collections import Counter
+
+        from maple_bench.data.errors import DataError
+
+        counts = Counter(s.split for s in samples)
+        raise DataError(
+            f"{file}: --test-fraction {test_fraction} would be ignored: every row already has "
+            f"a split ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}). Drop "
+            f"--test-fraction to keep the source's splits, or remove the split column to "
+            f"split by video hash"
+        )
+    samples = assign_splits(
+        samples,
+        has_split,
+        seed=seed,
+        test_fraction=DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction,
+        file=file,
+    )
     cmaps = {p.file: p.column_map.as_dict() for p in parts if p.column_map is not None}
     return SourceSamples(src, samples, cmaps, checked)
 
@@ -174,7 +196,7 @@ def build_dataset(
     *,
     seed: int = 0,
     none_fraction: float = builders.DEFAULT_NONE_FRACTION,
-    test_fraction: float = DEFAULT_TEST_FRACTION,
+    test_fraction: float | None = None,
     column_map: str | Mapping[str, str] | None = None,
     revision: str | None = None,
     media_root: str | Path | None = None,
@@ -215,7 +237,7 @@ def build_dataset(
         "source_config": source_config,
         "source_split": source_split,
         "seed": seed,
-        "test_fraction": test_fraction,
+        "test_fraction": DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction,
         "column_map": read.column_maps or None,
         "media_checked": read.media_checked,
         "splits": {

@@ -18,8 +18,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maple_bench.fileio import atomic_write_json
-
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedTokenizerFast
 
@@ -118,10 +116,6 @@ def _corpus_iterator(extra: Iterable[str] = ()) -> Iterable[str]:
     for _ in range(4):
         yield from TINY_CORPUS
     yield from extra
-
-
-def _write_json_atomic(path: Path, payload: Any) -> None:
-    atomic_write_json(path, payload)
 
 
 def train_tiny_tokenizer(

@@ -29,14 +29,6 @@ class Delivered:
     subtitle_chars: int
     """Characters of subtitle text delivered."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The sample-log form: ``{"frames", "audio_seconds", "subtitle_chars"}``."""
-        return {
-            "frames": self.frames,
-            "audio_seconds": round(self.audio_seconds, 4),
-            "subtitle_chars": self.subtitle_chars,
-        }
-
 
 @dataclass(frozen=True)
 class MediaConfig:

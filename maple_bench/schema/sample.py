@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -270,7 +270,3 @@ class Sample:
         if "rmt" in changes or "presentation" in changes:
             changes.setdefault("condition", None)
         return replace(self, **changes)
-
-
-def as_tuple(value: Sequence[str] | None) -> tuple[str, ...]:
-    return tuple(value) if value is not None else ()

@@ -293,8 +293,11 @@ def generate(
     if designs.get("star"):
         log.warning(
             "%d questions use the 'star' option design (truth is the most frequent value per "
-            "component); --num-options 8 makes every tag's options balanced",
+            "component, so option frequencies hint at the answer). For balanced options use "
+            "num_options=8: `maple-bench synth --out DIR --num-options 8`, then evaluate with "
+            "`maple-eval run --data DIR` (sets maple-eval generates itself keep %d options)",
             designs["star"],
+            config.num_options,
         )
     return out
 
