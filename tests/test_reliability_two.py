@@ -72,7 +72,7 @@ def test_1_split_name_that_climbs_out_is_refused(tmp_path: Path, capsys: Any) ->
 
     raw = write_raw(tmp_path / "raw", [qa_row(0, split="../../../ESCAPED"), qa_row(1)])
     out = tmp_path / "a" / "b" / "out"
-    assert main(["build", "qa", "--source", str(raw), "--out", str(out)]) == 2
+    assert main(["build", "qa", "--data", str(raw), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "row id 'q0'" in err and "'split'" in err and "ESCAPED" in err
@@ -269,7 +269,7 @@ def test_4_bad_values_are_refused_with_file_row_and_column(
     from maple_bench.cli import main
 
     raw = write_raw(tmp_path / "raw", [qa_row(0), qa_row(1, **over)])
-    assert main(["build", "qa", "--source", str(raw), "--out", str(tmp_path / "out")]) == 2
+    assert main(["build", "qa", "--data", str(raw), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "qa.jsonl" in err and f"'{column}'" in err and words in err
@@ -378,7 +378,7 @@ def test_6_output_path_under_a_file(tmp_path: Path, capsys: Any) -> None:
     raw = write_raw(tmp_path / "raw", [qa_row(i) for i in range(4)])
     (tmp_path / "afile").write_text("x")
     assert (
-        main(["build", "qa", "--source", str(raw), "--out", str(tmp_path / "afile" / "out")]) == 2
+        main(["build", "qa", "--data", str(raw), "--out", str(tmp_path / "afile" / "out")]) == 2
     )
     assert "afile: already exists" in _one_line(capsys)
 
@@ -388,7 +388,7 @@ def test_6_eval_output_under_a_file(synth: Path, tmp_path: Path, capsys: Any) ->
 
     (tmp_path / "afile").write_text("x")
     argv = ["run", "--task", "synth_qa", "--model", "random", "--data", str(synth),
-            "--output", str(tmp_path / "afile" / "run"), "--limit", "2", "--num-workers", "0",
+            "--out", str(tmp_path / "afile" / "run"), "--limit", "2", "--num-workers", "0",
             "--no-progress"]  # fmt: skip
     assert main(argv) == 2
     assert "afile" in _one_line(capsys)
@@ -411,7 +411,7 @@ def test_6_permission_denied_and_disk_full(
         raise OSError(code, os.strerror(code), str(where))
 
     monkeypatch.setattr(pq, "write_table", refuse)  # tests run as root: chmod cannot deny
-    assert main(["build", "qa", "--source", str(raw), "--out", str(tmp_path / "out")]) == 2
+    assert main(["build", "qa", "--data", str(raw), "--out", str(tmp_path / "out")]) == 2
     assert words in _one_line(capsys)
     assert not (tmp_path / "out").exists()
 
@@ -562,7 +562,7 @@ def test_8_propose_model_honours_config_and_split(
         return []
 
     monkeypatch.setattr(ablate, "run_ablation", fake)
-    main(["annotate", "propose", "--data", str(synth), "--model", "solver", "--config",
+    main(["annotate", "propose", "--data", str(synth), "--model", "solver", "--dataset-config",
           "maple_qa", "--split", "train", "--out", str(tmp_path / "p.csv")])  # fmt: skip
     assert seen.get("config") == "maple_qa" and seen.get("split") == "train"
     # ... and the runner's loader reads that split.
