@@ -1,142 +1,468 @@
-"""Read a model's free-text answer as one of the options.
+"""Read a model's free-text reply as one of the options, the way a careful human grader does.
 
-The rules, in order (the first that decides wins):
-1. an explicit letter: the whole reply is a letter (``"B"``, ``"(B)"``, ``"b."``), an answer
-   phrase (``"The answer is (B)."``, ``"Answer: B"``, ``"option C"``), or a leading letter with
-   a delimiter (``"B. red"``, ``"(B) red"``);
-2. a None phrase (``"none of the above"``, ``"cannot be determined"``, ...) when the options
-   contain the None option;
-3. the text of exactly one option (exact after normalisation, else contained as whole words,
-   where an option contained in a longer matched option does not count);
-4. exactly one standalone capital letter in range that is not the article "A" or pronoun "I".
-Anything else, or a letter outside the options, is invalid (None). Two different letters from
-the same rule are ambiguous and invalid.
+Rule priority (see :func:`parse_reply`; the first step that decides wins):
+
+0. Clean: reasoning blocks (``<think>``, ``<thinking>``, closed, unclosed or closing-tag only)
+   are dropped, full-width forms and markdown/LaTeX wrappers removed. A restated option list (two
+   or more lines ``X. <the text of option X>``) is dropped too: it is a copy, not an answer.
+1. The whole reply is one answer: a letter (``"B"``, ``"(b)"``, ``"'B'"``, ``"Option B"``), the
+   text of one option (articles, copulas, case and punctuation ignored), or a None phrase.
+2. Committed answers, collected over the whole reply in order: answer statements (``"Answer:
+   B"``, ``"the correct option is B"``, ``"I choose B"``, ``"答案是B"``), verdicts (``"B is
+   correct"``), short commitments (``"it's b"``, ``"so B"``), self-corrections (``"Wait, no,
+   C"``), a reply that opens with a letter (``"B. red"``, ``"B,"``, ``"B is"``), and strong None
+   phrases (``"none of the above"``, ``"impossible to determine"``, ``"以上都不是"``). Each
+   answer slot holds a letter, an ordinal (``"option 3"``, ``"the third one"``), an option text
+   or a None phrase. Incidental mentions ("Option A is incorrect", "the letter D on it") are not
+   commitments.
+
+   * A letter must agree with the option text printed after it (``"B. red"`` where B is not red
+     is a contradiction), and two letters offered together (``"B or C"``, ``"B/C"``) hesitate.
+   * The last commitment wins when the reply moves to it on purpose (a correction, a conclusion
+     such as "so" / "therefore", or a "final answer"); two different answers without that are
+     a contradiction.
+3. Nothing committed: a statement that a needed stream is missing ("the audio is not provided")
+   is the None option; a short reply naming exactly one option's text, or holding one clear
+   letter, picks it.
+
+Everything else is invalid (``None``): a hesitating, self-contradicting, refusing or rambling
+reply. A false content answer is worse than an invalid one, so doubt always ends as invalid.
+A None phrase is read as the None option only when the options include it.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from maple_bench.schema import NONE_OPTION
+from maple_bench.scoring.text import (
+    clean_reply,
+    content_words,
+    echo_agrees,
+    equal_option,
+    is_none_phrase,
+    is_weak_none,
+    none_index,
+    normalize,
+    options_in,
+    strong_none_spans,
+)
 
-_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
-_MARKUP = re.compile(r"[*_`#]+")
-_WHOLE_LETTER = re.compile(r"^\s*[\(\[\{<]?\s*([A-Za-z])\s*[\)\]\}>]?\s*[.:;,!]?\s*$")
-_ANSWER_PHRASE = re.compile(
-    r"(?:answer|choice|option|choose|chose|select|selected|pick|picked)"
-    r"(?:\s+(?:is|would\s+be|should\s+be|will\s+be))?\s*(?:option|choice)?\s*[:=\-]?\s*"
-    r"[\(\[]?\s*((?-i:[A-Z])|[a-z](?=\s*[\)\].:,;!]|\s*$))\s*[\)\]]?(?![A-Za-z'])",
+SCORER_VERSION = "mcq-parse-v2"
+"""Version of the rules below; recorded in results and sample logs. Bump on any rule change."""
+
+NONE = -1
+"""Slot value: the reply answers the None option."""
+HEDGE = -2
+"""Slot value: the reply offers several answers or contradicts its own option text."""
+OUT = -3
+"""Slot value: a letter or ordinal outside the options."""
+
+
+@dataclass(frozen=True)
+class Parse:
+    """The parser's verdict on one reply."""
+
+    index: int | None
+    """Index of the chosen option, or None when the reply is invalid."""
+    rule: str
+    """Which rule decided (for debugging and for the labelled table)."""
+
+
+@dataclass(frozen=True)
+class _Commit:
+    pos: int
+    value: int  # option index, NONE, HEDGE or OUT
+    kind: str
+    final: bool = False  # "final answer": wins over earlier answers without a marker
+
+
+# -- letters and slots ----------------------------------------------------------------------------
+
+_CONNECTOR = (
+    r"(?:or|and|nor|is|was|seems|looks|would|should|because|since|as|then|vs|which|being|"
+    r"seems|appears|matches|fits|describes|for|with|in|from|due|given|based|option|choice|"
+    r"answer|correct|right|here|only)"
+)
+_LETTER = re.compile(
+    r"""(?P<pre>(?i:option|choice|letter|answer)\s+)?([("\[{']?)\s*([A-Za-z])\s*([)"\]}']?)"""
+    rf"""(?=\s*$|\s*[.,;:!?)\]\n]|\s+[-–—(]|\s+(?i:{_CONNECTOR})\b|\s+[A-Z(])""",
+)
+_ALTERNATIVE = re.compile(
+    r"""\s*(?:,|/|\bor\b|\band\b|\bnor\b|\bvs\.?|\bversus\b|\bto\b|&)\s*(?:maybe\s+|perhaps\s+|"""
+    r"""possibly\s+)?(?:option\s+|choice\s+)?[("\[']?([A-Za-z])[)"\]']?(?![\w'])""",
     re.I,
 )
-_LEADING = re.compile(r"^\s*[\(\[]?([A-Z])(?:[\)\]]\s*[.:\-]?|[.:\-])(?:\s|$)")
-_STANDALONE = re.compile(r"(?<![A-Za-z'’])([A-Z])(?![A-Za-z'’])")
-_NOT_BEFORE = re.compile(r"\b(?:not|isn't|is\s+not|never|except)\s*[\(\[]?\s*$", re.I)
-_AFTER_LETTER = re.compile(
-    r"\s+(?:or|and|nor|is|was|seems|looks|would|should|because|since|as|then|vs)\b"
-)
-_ALTERNATIVE = re.compile(r"[\)\]]?\s*(?:or|and|/|,)\s*(?:option\s*)?[\(\[]?([A-Z])(?![A-Za-z])")
-_NONE_PHRASES = re.compile(
-    r"\b(?:none\s+of\s+(?:the\s+)?(?:above|options|these|them|the\s+choices)"
-    r"|(?:cannot|can\s*not|can't|unable\s+to)\s+(?:be\s+)?(?:determine|determined|tell|answer|know|say)"
-    r"|not\s+(?:enough|sufficient)\s+(?:information|info|evidence)"
-    r"|insufficient\s+(?:information|evidence)"
-    r"|(?:is|are)\s+not\s+(?:given|provided|shown|available|determinable)"
-    r"|no\s+(?:way\s+to\s+(?:tell|know|determine)|information\s+(?:is\s+)?(?:given|provided|available))"
-    r"|^\s*none\s*[.!]?\s*$)",
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
+}  # fmt: skip
+_CARDINALS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"(?:(?:option|choice|answer|number|no\.?|#)\s*(?P<num>\d|one|two|three|four|five|six|seven|"
+    r"eight)\b|the\s+(?P<ord>(?:first|second|third|fourth|fifth|sixth|seventh|eighth|1st|2nd|3rd|"
+    r"[4-8]th))\s+(?:one|option|choice|answer)|the\s+last\s+(?:one|option|choice))",
     re.I,
 )
+_NOT_BEFORE = re.compile(
+    r"""(?:\bnot|n't|\bnever|\bexcept|\bexclude|\brule\s+out|\bwithout|\bunlike|\bif|\bwhether|"""
+    r"""\bassuming|\bsuppose|\bnot\s+option|(?:n't|\bnot)\s+(?:think|believe|say)(?:\s+that)?"""
+    r"""|\bdoubt(?:\s+that)?)\s*(?:option\s+|choice\s+)?[("\[']?\s*$""",
+    re.I,
+)
+_SLOT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])|[.!?]\s*$|\n|;|\s+(?:because|since)\b", re.I)
 
 
-def normalize(text: str) -> str:
-    """Lower-case, accents folded, punctuation to spaces, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
+_NEGATIVE = (
+    r"\s*[:\-–—,]?\s*(?:is\s+|seems\s+|appears\s+|was\s+)?(?:not\b|n't\b|incorrect|wrong|false|"
+    r"unlikely|ruled\s+out|eliminated|excluded|impossible|can\s+be\s+(?:ruled|eliminated|excluded))"
+)
 
 
-def _clean(text: str) -> str:
-    text = _THINK.sub(" ", text)
-    text = _MARKUP.sub("", text)
-    return text.strip()
-
-
-def _index(letter: str, n: int) -> int | None:
+def _letter_index(letter: str, n: int) -> int:
     idx = ord(letter.upper()) - ord("A")
-    return idx if 0 <= idx < n else None
+    return idx if 0 <= idx < n else OUT
 
 
-def _letters_from(pattern: re.Pattern[str], text: str) -> list[str]:
-    out = []
-    for m in pattern.finditer(text):
-        if _NOT_BEFORE.search(text[: m.start(1)]):
-            continue
-        out.append(m.group(1).upper())
-        alt = _ALTERNATIVE.match(text, m.end())
-        if alt:  # "B or C": a second letter offered as an alternative makes it ambiguous
-            out.append(alt.group(1).upper())
-    return out
-
-
-def _decide_letters(letters: list[str], n: int) -> tuple[bool, int | None]:
-    """(decided, index): decided once any letter was found; index None if ambiguous/out of range."""
-    if not letters:
-        return False, None
-    distinct = set(letters)
-    if len(distinct) > 1:
-        # "The answer is B ... so the answer is B" repeats; two *different* letters do not.
-        return True, None
-    return True, _index(letters[0], n)
-
-
-def _text_match(text: str, options: Sequence[str]) -> int | None:
-    out = normalize(text)
-    if not out:
+def _read_letter(body: str, pos: int, n: int, *, strict: bool) -> tuple[int, int] | None:
+    """(value, end) of a letter starting at ``pos``, or None. ``strict``: letters only when
+    written as letters (an article "A man" or a pronoun "I think" is not one)."""
+    m = _LETTER.match(body, pos)
+    if m is None:
         return None
-    norm_opts = [normalize(o) for o in options]
-    for i, o in enumerate(norm_opts):
-        if o and out == o:
-            return i
-    padded = f" {out} "
-    hits = [i for i, o in enumerate(norm_opts) if o and f" {o} " in padded]
-    # An option that is part of a longer matched option ("red" inside "red circle") is not a hit.
-    hits = [i for i in hits if not any(j != i and norm_opts[i] in norm_opts[j] for j in hits)]
-    return hits[0] if len(hits) == 1 else None
+    letter, opened, closed = m.group(3), m.group(2), m.group(4)
+    rest = body[m.end() :]
+    marked = bool(opened or closed or m.group("pre"))
+    if letter == "I" and not marked and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
+        return None  # the pronoun ("I think", "I would")
+    if letter in "aA" and not marked and re.match(r"\s+[a-z]", rest):
+        if not re.match(r"\s+(?:or|and|nor|is|because|since|seems|appears|matches|fits|vs)\b", rest):
+            return None  # the article ("a dog", "A woman singing")
+    if strict and letter.islower() and not marked and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
+        return None
+    if letter in "aAI" and not marked and re.match(r"\s+[A-Z]", rest):
+        return None  # "A Man ..." in title case, "I Think": not a letter
+    return _letter_index(letter, n), m.end()
+
+
+def _slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> int | None:
+    """What an answer slot starting at ``pos`` holds: an option index, NONE, HEDGE, OUT, or None
+    when the slot commits to nothing."""
+    n = len(options)
+    pos += len(body[pos:]) - len(body[pos:].lstrip(" \t\n:：-=\"'"))
+    head = body[pos : pos + 200]
+    if re.match(r"(?:not|n't|neither|unclear|uncertain|hard|difficult|maybe|perhaps|possibly|"
+                r"either|between)\b", head, re.I):  # fmt: skip
+        if re.match(r"(?:either|between)\b", head, re.I):
+            return HEDGE
+        return None
+    m = re.match(r"(?:option|choice)\s+(?:number\s+)?", head, re.I)
+    od = _ORDINAL.match(head)
+    if od:
+        return _ordinal_value(od, n)
+    got = _read_letter(body, pos, n, strict=not text_ok)
+    if got is not None:
+        value, end = got
+        if _ALTERNATIVE.match(body, end) and _alternative_is_letter(body, end, n):
+            return HEDGE
+        if re.match(_NEGATIVE, body[end:], re.I):
+            return None  # "A is incorrect", "B: wrong": a ruled-out option
+        echo = re.sub(r"^\s*[).:,\-–—]+\s*", "", body[end:])
+        echo = _SLOT_END.split(echo, maxsplit=1)[0]
+        if value >= 0 and not echo_agrees(echo, value, options):
+            return HEDGE
+        return value
+    if m:  # "option" followed by something that is not a letter: not a slot
+        return None
+    sentence = _SLOT_END.split(head, maxsplit=1)[0]
+    if is_none_phrase(sentence, strong_only=True) and re.match(
+        r"(?:none|n/a|not\s+applicable|unknown|undetermin|indetermin|unanswerable|cannot|can't|"
+        r"impossible|neither|insufficient|not\s+(?:enough|determinable|possible)|无法|以上|都不是)",
+        sentence,
+        re.I,
+    ):
+        return NONE
+    if re.fullmatch(r"\s*(?:none|unknown)\s*[.!]?\s*", sentence, re.I):
+        return NONE
+    if not text_ok:
+        return None
+    num = re.match(r"(\d)\b(?!\s*[:.]\d)", sentence)
+    eq = equal_option(sentence, options)
+    if eq is not None:
+        return eq
+    if num and not any(normalize(o).split()[:1] == [num.group(1)] for o in options):
+        v = int(num.group(1))
+        return v - 1 if 1 <= v <= n else OUT
+    hits = options_in(sentence, options)
+    if len(hits) == 1 and not re.search(r"\b(?:or|maybe|perhaps|possibly|not)\b", sentence, re.I):
+        return hits[0]
+    return HEDGE if len(hits) > 1 else None
+
+
+def _alternative_is_letter(body: str, end: int, n: int) -> bool:
+    m = _ALTERNATIVE.match(body, end)
+    if m is None:
+        return False
+    letter, rest = m.group(1), body[m.end() :]
+    if letter in "aAI" and re.match(r"\s+[a-z]", rest) and not re.match(r"\s+or\b", rest):
+        return False
+    return letter.isupper() or not re.match(r"\s*\w", rest)
+
+
+def _ordinal_value(m: re.Match[str], n: int) -> int:
+    if m.group("num"):
+        raw = m.group("num").lower()
+        v = int(raw) if raw.isdigit() else _CARDINALS[raw]
+    elif m.group("ord"):
+        v = _ORDINALS[m.group("ord").lower()]
+    else:
+        v = n
+    return v - 1 if 1 <= v <= n else OUT
+
+
+# -- commitments ---------------------------------------------------------------------------------
+
+_COPULA = r"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|has\s+to\s+be|seems\s+to\s+be|appears\s+to\s+be|is\s+probably|is\s+likely|is\s+clearly|is\s+definitely)"  # noqa: E501
+_STATEMENT = re.compile(
+    rf"(?P<final>final\s+answer|final\s+choice|最终答案)\s*(?:{_COPULA}\s*)?[:=：]?"
+    rf"|(?:(?:correct|right|best|closest|most\s+(?:likely|appropriate|accurate)|my|the)\s+)?"
+    rf"(?:answer|option|choice|pick|selection|guess|match|fit)(?:\s+(?:to|for)\s+(?:the|this)\s+"
+    rf"question)?\s*(?:{_COPULA}\s*(?:option\s+|choice\s+)?|:|=|：|-(?=\s))"
+    rf"|答案\s*(?:是|为|:|：)|(?:我\s*)?选(?:择)?",
+    re.I,
+)
+_CHOOSE = re.compile(
+    r"\b(?:I\s+(?:would|will|'d|'ll)\s+(?:have\s+to\s+)?|I\s+)?(?:choose|chose|select|selected|"
+    r"pick|picked|go\s+with|going\s+with|opt\s+for|answer\s+with|mark|circle)\b",
+    re.I,
+)
+_SHORT = re.compile(
+    r"\b(?:it's|it\s+is|it\s+must\s+be|it\s+should\s+be|it\s+would\s+be|must\s+be|has\s+to\s+be|"
+    r"that's|that\s+is|is\s+probably|probably|likely|most\s+likely|definitely|clearly|"
+    r"i\s+think|i\s+believe|i'd\s+say|i\s+would\s+say|i\s+guess|so|thus|therefore|hence|"
+    r"i'm\s+going\s+with|i\s+am\s+going\s+with)\b[\s,:]*(?:it's\s+|it\s+is\s+)?",
+    re.I,
+)
+_CORRECTION = re.compile(
+    r"\b(?:wait|no|nope|actually|correction|sorry|oops|i\s+mean|rather|instead|on\s+second\s+"
+    r"thought|on\s+reflection|scratch\s+that|let\s+me\s+(?:correct|reconsider|re-?check))\b"
+    r"[\s,:;.!-]*(?:(?:it's|it\s+is|the\s+answer\s+is|make\s+(?:it|that)|i\s+(?:choose|pick))\s+)?",
+    re.I,
+)
+_VERDICT = re.compile(
+    r"""(?<![\w'/])[("\[']?([A-Z])[)"\]']?(?![\w'/])(?:\s*[:\-–—]\s*|\s+(?:is|seems|appears)"""
+    r"""\s+(?:to\s+be\s+)?(?:the\s+)?)(?:correct|right|best|closest|answer|correct\s+answer|"""
+    r"""most\s+(?:likely|accurate|appropriate|suitable|plausible|fitting|consistent)|✓|✔)"""
+    r"""(?![\w?])(?!\s*\?)""",
+)
+_MARKER = re.compile(
+    r"\b(?:wait|no|nope|actually|correction|oops|i\s+mean|rather|instead|second\s+thought|"
+    r"reflection|scratch|reconsider|re-?check|so|therefore|thus|hence|final|finally|conclusion|"
+    r"overall|in\s+summary|to\s+summari[sz]e|after\s+(?:all|reviewing|checking)|looking\s+again|"
+    r"hmm)\b|所以|因此|综上",
+    re.I,
+)
+_LINE_LETTER = re.compile(r"^[ \t]*(?:[-•]\s*)?[(\[]?([A-Za-z])(?:[).:\]]|\s*[-–—])[ \t]*", re.M)
+_OPENING = re.compile(
+    rf"""^\s*(?:option\s+|choice\s+)?[("\[']?([A-Z]|[a-z](?=[).:\]]))[)"\]']?"""
+    rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|\s+{_CONNECTOR}\b|\s*\n)""",
+)
+
+
+def _negated(body: str, pos: int) -> bool:
+    return bool(_NOT_BEFORE.search(body[max(0, pos - 30) : pos]))
+
+
+def _restated_lines(body: str, options: Sequence[str]) -> list[tuple[int, int]]:
+    """Spans of lines that restate the option list (two or more ``X. <option X's text>``)."""
+    spans = []
+    for m in _LINE_LETTER.finditer(body):
+        idx = ord(m.group(1).upper()) - ord("A")
+        line_end = body.find("\n", m.end())
+        line_end = len(body) if line_end < 0 else line_end
+        text = body[m.end() : line_end]
+        if 0 <= idx < len(options) and equal_option(text, options) == idx:
+            spans.append((m.start(), line_end, idx))
+    if len({s[2] for s in spans}) < 2:
+        return []
+    return [(a, b) for a, b, _ in spans]
+
+
+def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
+    n = len(options)
+    out: list[_Commit] = []
+    for m in _STATEMENT.finditer(body):
+        if _negated(body, m.start()):
+            continue
+        v = _slot(body, m.end(), options, text_ok=True)
+        if v is not None:
+            out.append(_Commit(m.start(), v, "answer-statement", final=bool(m.group("final"))))
+    for m in _CHOOSE.finditer(body):
+        if _negated(body, m.start()):
+            continue
+        v = _slot(body, m.end(), options, text_ok=True)
+        if v is not None:
+            out.append(_Commit(m.start(), v, "choice-statement"))
+    for pattern, kind in ((_SHORT, "short-commitment"), (_CORRECTION, "self-correction")):
+        for m in pattern.finditer(body):
+            if _negated(body, m.start()):
+                continue
+            v = _slot(body, m.end(), options, text_ok=False)
+            if v is not None and v != NONE:
+                out.append(_Commit(m.start(), v, kind))
+    for m in _VERDICT.finditer(body):
+        if _negated(body, m.start(1)) or re.match(r"\s*(?:is\s+)?not\b", body[m.end(1) :]):
+            continue
+        out.append(_Commit(m.start(), _letter_index(m.group(1), n), "verdict"))
+    lines = [m for m in _LINE_LETTER.finditer(body) if m.start() > 0]
+    opening = _OPENING.match(body)
+    if opening:
+        v = _slot(body, 0, options, text_ok=False)
+        if v is not None and not _lists_options(body, lines, opening):
+            out.append(_Commit(opening.start(1), v, "opening-letter"))
+    for start, end in strong_none_spans(body):
+        if not _negated(body, start):
+            out.append(_Commit(start, NONE, "none-phrase"))
+    # A sentence that is exactly one option's text commits to it ("He says goodbye.").
+    for m in re.finditer(r"[^.!?\n]+", body):
+        words = m.group(0).split()
+        if len(words) >= 2 and (eq := equal_option(m.group(0), options)) is not None:
+            out.append(_Commit(m.start(), eq, "sentence-text"))
+    # A letter alone on a later line ("...reasoning...\n\nB") commits like an opening letter.
+    for m in re.finditer(r"(?m)^[ \t]*[(\[]?([A-Z])[)\]]?[ \t]*\.?[ \t]*$", body):
+        if m.start() > 0:
+            out.append(_Commit(m.start(), _letter_index(m.group(1), n), "letter-line"))
+    return sorted(out, key=lambda c: c.pos)
+
+
+def _lists_options(body: str, lines: list[re.Match[str]], opening: re.Match[str]) -> bool:
+    """Whether the opening letter is the first of several lettered lines (an analysis per
+    option, "A: wrong ... B: wrong ..."), which commits to nothing by itself."""
+    first = opening.group(1).upper()
+    return any(m.group(1).upper() != first for m in lines)
+
+
+def _resolve(
+    commits: list[_Commit], body: str, none_idx: int | None
+) -> tuple[int, str] | None:
+    """The last commitment, when the reply moves to it on purpose; HEDGE when it wavers."""
+    if not commits:
+        return None
+    if none_idx is None and any(c.value != NONE for c in commits):
+        # Without a None option a None phrase is a disclaimer, not an answer.
+        commits = [c for c in commits if c.value != NONE]
+    if none_idx is not None:  # "E" and "none of the above" are the same answer
+        commits = [c if c.value != NONE else _Commit(c.pos, none_idx, c.kind, c.final)
+                   for c in commits]  # fmt: skip
+    last = commits[-1]
+    values = {c.value for c in commits}
+    if len(values) == 1:
+        return last.value, last.kind
+    # The last differing commitment before the last one.
+    prev = next(c for c in reversed(commits) if c.value != last.value)
+    between = body[prev.pos + 1 : last.pos + 24]
+    if last.final or _MARKER.search(between):
+        return last.value, last.kind
+    return HEDGE, "contradiction"
+
+
+# -- the parser ----------------------------------------------------------------------------------
+
+
+def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
+    """Parse one reply; ``Parse.rule`` names the rule that decided."""
+    if not text or not options:
+        return Parse(None, "empty")
+    body = clean_reply(str(text))
+    if not body:
+        return Parse(None, "empty")
+    none_idx = none_index(options)
+    n = len(options)
+
+    def as_index(value: int, rule: str) -> Parse:
+        if value == NONE:
+            return Parse(none_idx, rule) if none_idx is not None else Parse(None, rule + ":no-none")
+        if value < 0:
+            return Parse(None, f"{rule}:{'hedge' if value == HEDGE else 'out-of-range'}")
+        return Parse(value, rule)
+
+    # 1. The whole reply is one answer.
+    whole = re.fullmatch(
+        r"""\s*(?:(?:the\s+)?(?:answer|option|choice)\s*(?:is\s*)?[:：]?\s*)?[("\[{'<]?\s*"""
+        r"""([A-Za-z])\s*[)"\]}'>]?\s*[.:;,!]?\s*""",
+        body,
+        re.I,
+    )
+    if whole:
+        return as_index(_letter_index(whole.group(1), n), "whole-letter")
+    eq = equal_option(body, options)
+    if eq is not None and not re.match(r"\s*[(\[]?[A-Za-z][).:\]]", body):
+        return Parse(eq, "whole-option-text")
+    od = re.fullmatch(rf"\W*(?:{_ORDINAL.pattern})\W*", body, re.I)
+    if od:
+        return as_index(_ordinal_value(od, n), "whole-ordinal")
+    # 0. A restated option list is a copy of the prompt, not an answer.
+    for a, b in reversed(_restated_lines(body, options)):
+        body = body[:a] + body[b:]
+    # 2. Committed answers: the last one that the reply moves to on purpose.
+    decided = _resolve(_commitments(body, options), body, none_idx)
+    if decided is not None:
+        return as_index(*decided)
+    # 3. Nothing committed.
+    if none_idx is not None and is_weak_none(body):
+        return Parse(none_idx, "missing-stream")
+    return _fallback_text(body, options)
+
+
+_HEDGY = re.compile(
+    r"\b(?:or|maybe|perhaps|possibly|might|could|unclear|not\s+sure|unsure|hard\s+to\s+"
+    r"(?:say|tell)|difficult\s+to\s+(?:say|tell)|either|between)\b|\?",
+    re.I,
+)
+_NEGATED_CLAUSE = re.compile(
+    r"\b(?:not|never|rather\s+than|instead\s+of)\s+(?:an?\s+|the\s+|on\s+|in\s+)*[^,.;!?\n]*",
+    re.I,
+)
+
+
+def _fallback_text(body: str, options: Sequence[str]) -> Parse:
+    """A reply with no committed answer: a short one naming exactly one option picks it."""
+    if _HEDGY.search(body):
+        return Parse(None, "no-answer:hedge")
+    words = content_words(body)
+    # "sad", "Happy.": a short reply whose words occur in exactly one option.
+    if 0 < len(words) <= 3 and len(body.split()) <= 4:
+        inside = [i for i, o in enumerate(options) if _run_in(content_words(o), words)]
+        if len(inside) == 1:
+            return Parse(inside[0], "short-option-words")
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", body) if s.strip()]
+    if not sentences:
+        return Parse(None, "no-answer")
+    last = _NEGATED_CLAUSE.sub(" ", sentences[-1])
+    if re.search(r"\b(?:no|nor|neither)\b|n't", last, re.I):
+        return Parse(None, "no-answer:negation")
+    longest = max(len(content_words(o)) for o in options)
+    if len(content_words(last)) > longest + 8:
+        return Parse(None, "no-answer")
+    hits = options_in(last, options, loose=True)
+    if len(hits) != 1:
+        return Parse(None, "no-answer" if not hits else "no-answer:several-options")
+    letters = {_letter_index(m.group(1), len(options)) for m in
+               re.finditer(r"(?<![\w'/])\(?([A-Z])\)?(?![\w'/])", last)
+               if _read_letter(last, m.start(), len(options), strict=True) is not None}  # fmt: skip
+    if letters and letters != {hits[0]}:
+        return Parse(None, "no-answer:letter-disagrees")
+    return Parse(hits[0], "final-sentence-text")
+
+
+def _run_in(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    n = len(needle)
+    return any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
 
 
 def parse_answer(text: str | None, options: Sequence[str]) -> int | None:
     """The index of the option the reply picks, or None when it is unparseable or ambiguous."""
-    if not text or not options:
-        return None
-    n = len(options)
-    body = _clean(str(text))
-    if not body:
-        return None
-    m = _WHOLE_LETTER.match(body)
-    if m:
-        return _index(m.group(1), n)
-    for pattern in (_ANSWER_PHRASE, _LEADING):
-        decided, idx = _decide_letters(_letters_from(pattern, body), n)
-        if decided:
-            return idx
-    none_idx = options.index(NONE_OPTION) if NONE_OPTION in options else None
-    if none_idx is not None and _NONE_PHRASES.search(body):
-        return none_idx
-    idx = _text_match(body, options)
-    if idx is not None:
-        return idx
-    candidates = []
-    for m in _STANDALONE.finditer(body):
-        letter, rest = m.group(1), body[m.end() :]
-        if letter == "A" and re.match(r"\s+[a-z]", rest) and not _AFTER_LETTER.match(rest):
-            continue  # the article: "A red circle" (but not "A or B", "A is right")
-        if letter == "I" and re.match(r"\s+\w", rest):
-            continue  # the pronoun: "I think"
-        if _NOT_BEFORE.search(body[: m.start()]):
-            continue
-        if _index(letter, n) is not None:
-            candidates.append(letter)
-    _, idx = _decide_letters(candidates, n)
-    return idx
+    return parse_reply(text, options).index
