@@ -42,6 +42,7 @@ from maple_bench.scoring.text import (
     echo_agrees,
     equal_option,
     is_none_phrase,
+    is_refusal,
     is_weak_none,
     none_index,
     normalize,
@@ -90,7 +91,7 @@ _LETTER = re.compile(
     rf"""(?=\s*$|\s*[.,;:!?)\]\n]|\s+[-–—(]|\s+(?i:{_CONNECTOR})\b|\s+[A-Z(])""",
 )
 _ALTERNATIVE = re.compile(
-    r"""\s*(?:,|/|\bor\b|\band\b|\bnor\b|\bvs\.?|\bversus\b|\bto\b|&)\s*(?:maybe\s+|perhaps\s+|"""
+    r"""\s*(?:,\s*(?:and\b|or\b)?|/|\bor\b|\band\b|\bnor\b|\bvs\.?|\bversus\b|\bto\b|&)\s*(?:maybe\s+|perhaps\s+|"""
     r"""possibly\s+)?(?:option\s+|choice\s+)?[("\[']?([A-Za-z])[)"\]']?(?![\w'])""",
     re.I,
 )
@@ -167,10 +168,17 @@ def _slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> int 
     if got is not None:
         value, end = got
         if _ALTERNATIVE.match(body, end) and _alternative_is_letter(body, end, n):
+            after = end
+            while (alt := _ALTERNATIVE.match(body, after)) is not None:
+                after = alt.end()
+            if re.match(r"\s*(?:are|were)\s+(?:both\s+|all\s+)?(?:not\b|incorrect|wrong|false|"
+                        r"ruled\s+out|eliminated|excluded|unlikely)", body[after:], re.I):  # fmt: skip
+                return None  # "A, B and C are incorrect": ruled-out options
             return HEDGE
         if re.match(_NEGATIVE, body[end:], re.I):
             return None  # "A is incorrect", "B: wrong": a ruled-out option
-        echo = re.sub(r"^\s*[).:,\-–—]+\s*", "", body[end:])
+        echo = re.sub(r"^[ \t]*[).:,\-–—]+[ \t]*", "", body[end:])
+        echo = "" if echo[:1] == "\n" else echo.strip()
         echo = _SLOT_END.split(echo, maxsplit=1)[0]
         if value >= 0 and not echo_agrees(echo, value, options):
             return HEDGE
@@ -229,21 +237,24 @@ _COPULA = r"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|has\s+to\s+be|seems
 _STATEMENT = re.compile(
     rf"(?P<final>final\s+answer|final\s+choice|最终答案)\s*(?:{_COPULA}\s*)?[:=：]?"
     rf"|(?:(?:correct|right|best|closest|most\s+(?:likely|appropriate|accurate)|my|the)\s+)?"
-    rf"(?:answer|option|choice|pick|selection|guess|match|fit)(?:\s+(?:to|for)\s+(?:the|this)\s+"
+    rf"(?:answer|option|choice|pick|selection|guess|match|fit|conclusion)(?:\s+(?:to|for)\s+(?:the|this)\s+"
     rf"question)?\s*(?:{_COPULA}\s*(?:option\s+|choice\s+)?|:|=|：|-(?=\s))"
     rf"|答案\s*(?:是|为|:|：)|(?:我\s*)?选(?:择)?",
     re.I,
 )
 _CHOOSE = re.compile(
     r"\b(?:I\s+(?:would|will|'d|'ll)\s+(?:have\s+to\s+)?|I\s+)?(?:choose|chose|select|selected|"
-    r"pick|picked|go\s+with|going\s+with|opt\s+for|answer\s+with|mark|circle)\b",
+    r"pick|picked|go\s+with|going\s+with|opt\s+for|answer\s+with|mark|circle|stay\s+with|"
+    r"stick\s+with|answer(?=\s+\(?[A-Za-z]\)?\s*[.!]?\s*$))\b",
     re.I,
 )
 _SHORT = re.compile(
     r"\b(?:it's|it\s+is|it\s+must\s+be|it\s+should\s+be|it\s+would\s+be|must\s+be|has\s+to\s+be|"
     r"that's|that\s+is|is\s+probably|probably|likely|most\s+likely|definitely|clearly|"
     r"i\s+think|i\s+believe|i'd\s+say|i\s+would\s+say|i\s+guess|so|thus|therefore|hence|"
-    r"i'm\s+going\s+with|i\s+am\s+going\s+with)\b[\s,:]*(?:it's\s+|it\s+is\s+)?",
+    r"i'm\s+going\s+with|i\s+am\s+going\s+with|(?:going\s+to|will|'ll)\s+say|is|are|"
+    r"(?:corresponds?|points?|refers?)\s+to|matches|indicates|suggests|consistent\s+with|"
+    r"aligns?\s+with|in\s+line\s+with)\b[\s,:]*(?:it's\s+|it\s+is\s+)?",
     re.I,
 )
 _CORRECTION = re.compile(
@@ -323,14 +334,29 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
         v = _slot(body, 0, options, text_ok=False)
         if v is not None and not _lists_options(body, lines, opening):
             out.append(_Commit(opening.start(1), v, "opening-letter"))
-    for start, end in strong_none_spans(body):
-        if not _negated(body, start):
+    refusal = is_refusal(body)  # "As an AI, I cannot watch videos": a refusal, not None
+    for start, _end in strong_none_spans(body):
+        if not refusal and not _negated(body, start):
             out.append(_Commit(start, NONE, "none-phrase"))
     # A sentence that is exactly one option's text commits to it ("He says goodbye.").
     for m in re.finditer(r"[^.!?\n]+", body):
         words = m.group(0).split()
         if len(words) >= 2 and (eq := equal_option(m.group(0), options)) is not None:
             out.append(_Commit(m.start(), eq, "sentence-text"))
+    # A short statement naming exactly one option ("There are 5 people.") commits to it.
+    longest = max(len(content_words(o)) for o in options)
+    for m in re.finditer(r"[^.!?\n]+", body):
+        sentence = m.group(0)
+        if (len(content_words(sentence)) <= longest + 3 and not _LETTER_MENTION.search(sentence)
+                and not re.search(r"\b(?:not|no|never|but|however|although|or|if|whether)\b|n't|"
+                                  r"option|choice", sentence, re.I)):  # fmt: skip
+            hits = options_in(sentence, options, loose=True)
+            if len(hits) == 1:
+                out.append(_Commit(m.start(), hits[0], "sentence-text"))
+    # A letter closing the reply after a sentence ("... suggests anger. B").
+    tail = re.search(r"(?<=[.!?:])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
+    if tail:
+        out.append(_Commit(tail.start(1), _letter_index(tail.group(1), n), "closing-letter"))
     # A letter alone on a later line ("...reasoning...\n\nB") commits like an opening letter.
     for m in re.finditer(r"(?m)^[ \t]*[(\[]?([A-Z])[)\]]?[ \t]*\.?[ \t]*$", body):
         if m.start() > 0:
@@ -358,6 +384,8 @@ def _resolve(
         commits = [c if c.value != NONE else _Commit(c.pos, none_idx, c.kind, c.final)
                    for c in commits]  # fmt: skip
     last = commits[-1]
+    if last.value >= 0 and _wavers_after(body, last):
+        return HEDGE, "hedge-after-answer"
     values = {c.value for c in commits}
     if len(values) == 1:
         return last.value, last.kind
@@ -367,6 +395,26 @@ def _resolve(
     if last.final or _MARKER.search(between):
         return last.value, last.kind
     return HEDGE, "contradiction"
+
+
+_LETTER_MENTION = re.compile(r"(?<![\w'/])\(?[A-Z]\)?(?![\w'/])(?!\s+[a-z])")
+_WAVER = re.compile(
+    r"""(?:\bor\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bmight\b|\bcould\b)\s+(?:be\s+|also\s+|"""
+    r"""even\s+)*(?:option\s+)?[("']?([A-Z])[)"']?(?![\w'])"""
+    r"""|(?<![\w'])[("']?([A-Z])[)"']?\s+(?:is|seems|could\s+be|might\s+be)\s+(?:also\s+)?"""
+    r"""(?:possible|plausible|an?\s+(?:option|possibility)|(?:also\s+)?correct\s+too|also\s+correct)"""
+)
+
+
+def _wavers_after(body: str, last: _Commit) -> bool:
+    """Whether the reply offers another letter after its last answer ("D. Hmm, or maybe C")."""
+    for m in _WAVER.finditer(body, last.pos):
+        letter = m.group(1) or m.group(2)
+        if ord(letter) - ord("A") != last.value and not (
+            letter in "AI" and re.match(r"\s+[a-z]", body[m.end() :])
+        ):
+            return True
+    return False
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -391,7 +439,7 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
 
     # 1. The whole reply is one answer.
     whole = re.fullmatch(
-        r"""\s*(?:(?:the\s+)?(?:answer|option|choice)\s*(?:is\s*)?[:：]?\s*)?[("\[{'<]?\s*"""
+        r"""\s*(?:(?:the\s+)?(?:answer|option|choice)\s*(?:is\s*)?[:：]?\s*|选项|答案)?[("\[{'<]?\s*"""
         r"""([A-Za-z])\s*[)"\]}'>]?\s*[.:;,!]?\s*""",
         body,
         re.I,
@@ -404,6 +452,10 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
     od = re.fullmatch(rf"\W*(?:{_ORDINAL.pattern})\W*", body, re.I)
     if od:
         return as_index(_ordinal_value(od, n), "whole-ordinal")
+    num = re.fullmatch(r"\W*([1-9])\W*", body)
+    if num and not any(re.search(r"\d", o) for o in options):
+        v = int(num.group(1))  # "4" to a lettered list of words: the fourth option
+        return as_index(v - 1 if v <= n else OUT, "whole-ordinal")
     # 0. A restated option list is a copy of the prompt, not an answer.
     for a, b in reversed(_restated_lines(body, options)):
         body = body[:a] + body[b:]

@@ -133,6 +133,10 @@ def echo_agrees(echo: str, index: int, options: Sequence[str]) -> bool:
         # "D. None of the above" with None at E, unless D's own text is that phrase.
         return _contains(words, content_words(options[index])) and bool(options[index])
     opts = [content_words(o) for o in options]
+    named = [i for i, o in enumerate(opts) if o and _contains(words, o)]
+    named = [i for i in named if not any(j != i and _contains(opts[j], opts[i]) for j in named)]
+    if len(named) > 1:
+        return False  # "A) guitar, B) piano": several options printed
     hits = {i for i, o in enumerate(opts) if o and (_contains(words, o) or _contains(o, words))}
     # A longer option that contains a hit explains it ("red" is part of "red circle").
     return not hits or index in hits
@@ -174,7 +178,9 @@ _STRONG_NONE = re.compile(
     r"details|data|clues|cues)"
     r"|\binsufficient\s+(?:\w+\s+)?(?:information|evidence|context|details|data)"
     r"|\bno\s+way\s+of\s+(?:knowing|telling|determining)"
-    r"|\bit\s+is\s+(?:impossible|not\s+possible)\s+to\s+(?:say|answer)"
+    r"|\b(?:it\s+is|it's|it\s+was)\s+(?:impossible|not\s+possible)\s+to\s+(?:say|answer)"
+    r"|\b(?:can\s*not|can't|could\s*not|unable\s+to)\s+(?:be\s+)?answer(?:ed)?\s+[^.\n]{0,40}?\b"
+    r"(?:based\s+on|from|with|given|without)\b"
     r"|\bnot\s+applicable\b|(?<![\w/])n/a(?![\w/])"
     r"|无法确定|无法判断|无法得知|无法回答|不能确定|无法从|以上都不是|以上皆非|都不是|信息不足|没有足够"
     r"|^\s*(?:none|unknown)\s*[.!]?\s*$",
@@ -195,15 +201,17 @@ _WEAK_NONE = re.compile(
     rf"provide|say)\b"
     rf"|\b(?:is|are|was|were)\s+not\s+(?:shown|provided|given|available|audible|visible|"
     rf"mentioned|specified|included)"
-    rf"|\b(?:has|have|with|contains?)\s+no\s+{_STREAM}",
+    rf"|\b(?:has|have|with|contains?)\s+no\s+{_STREAM}"
+    rf"|\bno\s+(?:\w+\s+)?(?:information|info|evidence|indication|clues?|cues?)\b",
     re.I,
 )
 """Phrases that say a stream or fact is missing: a None answer only when nothing else is picked."""
 _REFUSAL = re.compile(
-    r"\b(?:as\s+an\s+ai|language\s+model|i'm\s+sorry|i\s+am\s+sorry|i\s+apologi[sz]e|"
+    r"\b(?:as\s+an\s+ai|language\s+model|"
     r"(?:can't|cannot|can\s+not|won't|unable\s+to)\s+(?:help|assist|comply|provide\s+(?:an?\s+)?"
-    r"(?:answer|response))|(?:can't|cannot|can\s+not|won't|unable\s+to)\s+(?:watch|view|process|"
-    r"play|open|access)\s+(?:videos?|audio|media|files?))",
+    r"(?:answer|response))|(?:can't|cannot|can\s+not|won't|unable\s+to|not\s+able\s+to)\s+"
+    r"(?:watch|view|process|play|open|see|access)\s+(?:the\s+)?(?:videos?|audio|media|files?)|"
+    r"(?:don't|do\s+not)\s+have\s+the\s+(?:ability|capability)\s+to)",
     re.I,
 )
 """Policy or capability refusals: never read as the None option."""
@@ -219,6 +227,11 @@ def is_none_phrase(text: str, *, strong_only: bool = False) -> bool:
     if _STRONG_NONE.search(text):
         return True
     return not strong_only and bool(_WEAK_NONE.search(text))
+
+
+def is_refusal(text: str) -> bool:
+    """A policy or capability refusal ("As an AI, I cannot watch videos.")."""
+    return bool(_REFUSAL.search(text))
 
 
 def is_weak_none(text: str) -> bool:
