@@ -88,7 +88,7 @@ _CONNECTOR = (
 )
 _LETTER = re.compile(
     r"""(?P<pre>(?i:option|choice|letter|answer)\s+)?([("\[{']?)\s*([A-Za-z])\s*([)"\]}']?)"""
-    rf"""(?=\s*$|\s*[.,;:!?)\]\n]|\s+[-–—(]|\s+(?i:{_CONNECTOR})\b|\s+[A-Z(])""",
+    rf"""(?=\s*$|\s*[.,;:!)\]\n]|\s+[-–—(]|\s+(?i:{_CONNECTOR})\b|\s+[A-Z(])(?!\s*\?)""",
 )
 _ALTERNATIVE = re.compile(
     r"""\s*(?:,\s*(?:and\b|or\b)?|/|\bor\b|\band\b|\bnor\b|\bvs\.?|\bversus\b|\bto\b|&)\s*(?:maybe\s+|perhaps\s+|"""
@@ -179,6 +179,8 @@ def _slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> int 
             return None  # "A is incorrect", "B: wrong": a ruled-out option
         echo = re.sub(r"^[ \t]*[).:,\-–—]+[ \t]*", "", body[end:])
         echo = "" if echo[:1] == "\n" else echo.strip()
+        if re.match(r"[(\[]?[A-Z](?:[).:\]]|\s|$)", echo) and not re.match(r"[AI]\s+[a-z]", echo):
+            return HEDGE  # "A. B. C. D.", "(A) (B)": a list of letters, not an answer
         echo = _SLOT_END.split(echo, maxsplit=1)[0]
         if value >= 0 and not echo_agrees(echo, value, options):
             return HEDGE
@@ -278,8 +280,8 @@ _MARKER = re.compile(
 )
 _LINE_LETTER = re.compile(r"^[ \t]*(?:[-•]\s*)?[(\[]?([A-Za-z])(?:[).:\]]|\s*[-–—])[ \t]*", re.M)
 _OPENING = re.compile(
-    rf"""^\s*(?:option\s+|choice\s+)?[("\[']?([A-Z]|[a-z](?=[).:\]]))[)"\]']?"""
-    rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|\s+{_CONNECTOR}\b|\s*\n)""",
+    rf"""^\s*(?:(?P<pre>(?i:option|choice))\s+)?[("\[']?([A-Z]|[a-z](?=[).:\]]))[)"\]']?"""
+    rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|(?(pre)(?!)|\s+{_CONNECTOR}\b)|\s*\n)""",
 )
 
 
@@ -298,8 +300,25 @@ def _restated_lines(body: str, options: Sequence[str]) -> list[tuple[int, int]]:
         if 0 <= idx < len(options) and equal_option(text, options) == idx:
             spans.append((m.start(), line_end, idx))
     if len({s[2] for s in spans}) < 2:
-        return []
-    return [(a, b) for a, b, _ in spans]
+        spans = []
+    return [(a, b) for a, b, _ in spans] + _restated_inline(body, options)
+
+
+def _restated_inline(body: str, options: Sequence[str]) -> list[tuple[int, int]]:
+    """Spans of an option list copied inside a line ("A. red B. green C. blue"): two or more
+    ``X. <option X's text>`` next to each other."""
+    found = []
+    for i, o in enumerate(options):
+        pat = rf"(?:(?i:option)\s+)?[(\[]?{chr(65 + i)}[).:\]]\s*(?i:{re.escape(o.strip())})[.;,]?"
+        found += [(m.start(), m.end()) for m in re.finditer(pat, body)]
+    found.sort()
+    runs: list[list[tuple[int, int]]] = []
+    for span in found:
+        if runs and re.fullmatch(r"[\s,;/]*(?:and|or)?\s*", body[runs[-1][-1][1] : span[0]]):
+            runs[-1].append(span)
+        else:
+            runs.append([span])
+    return [s for run in runs if len(run) >= 2 for s in run]
 
 
 def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
@@ -333,7 +352,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     if opening:
         v = _slot(body, 0, options, text_ok=False)
         if v is not None and not _lists_options(body, lines, opening):
-            out.append(_Commit(opening.start(1), v, "opening-letter"))
+            out.append(_Commit(opening.start(2), v, "opening-letter"))
     refusal = is_refusal(body)  # "As an AI, I cannot watch videos": a refusal, not None
     for start, _end in strong_none_spans(body):
         if not refusal and not _negated(body, start):
@@ -367,7 +386,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
 def _lists_options(body: str, lines: list[re.Match[str]], opening: re.Match[str]) -> bool:
     """Whether the opening letter is the first of several lettered lines (an analysis per
     option, "A: wrong ... B: wrong ..."), which commits to nothing by itself."""
-    first = opening.group(1).upper()
+    first = opening.group(2).upper()
     return any(m.group(1).upper() != first for m in lines)
 
 
@@ -401,8 +420,10 @@ _LETTER_MENTION = re.compile(r"(?<![\w'/])\(?[A-Z]\)?(?![\w'/])(?!\s+[a-z])")
 _WAVER = re.compile(
     r"""(?:\bor\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bmight\b|\bcould\b)\s+(?:be\s+|also\s+|"""
     r"""even\s+)*(?:option\s+)?[("']?([A-Z])[)"']?(?![\w'])"""
-    r"""|(?<![\w'])[("']?([A-Z])[)"']?\s+(?:is|seems|could\s+be|might\s+be)\s+(?:also\s+)?"""
+    r"""|(?<![\w'])[("']?([A-Z])[)"']?\s+(?:also\s+(?:fits|works|matches|applies)|"""
+    r"""(?:is|seems|could\s+be|might\s+be)\s+(?:also\s+)?"""
     r"""(?:possible|plausible|an?\s+(?:option|possibility)|(?:also\s+)?correct\s+too|also\s+correct)"""
+    r""")"""
 )
 
 
@@ -457,8 +478,10 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
         v = int(num.group(1))  # "4" to a lettered list of words: the fourth option
         return as_index(v - 1 if v <= n else OUT, "whole-ordinal")
     # 0. A restated option list is a copy of the prompt, not an answer.
-    for a, b in reversed(_restated_lines(body, options)):
-        body = body[:a] + body[b:]
+    keep = [True] * len(body)
+    for a, b in _restated_lines(body, options):
+        keep[a:b] = [False] * (b - a)
+    body = "".join(c for c, k in zip(body, keep) if k)
     # 2. Committed answers: the last one that the reply moves to on purpose.
     decided = _resolve(_commitments(body, options), body, none_idx)
     if decided is not None:
@@ -493,6 +516,8 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
     sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", body) if s.strip()]
     if not sentences:
         return Parse(None, "no-answer")
+    if re.match(r"\W*(?:(?i:option|choice)\s+)?[(\[]?[A-Z][).:\]]", sentences[-1]):
+        return Parse(None, "no-answer:option-line")  # "Option D: ...": a copied option
     last = _NEGATED_CLAUSE.sub(" ", sentences[-1])
     if re.search(r"\b(?:no|nor|neither)\b|n't", last, re.I):
         return Parse(None, "no-answer:negation")
