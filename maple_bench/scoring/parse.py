@@ -118,7 +118,7 @@ _SLOT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])|[.!?]\s*$|\n|;|\s+(?:because|
 
 
 _NEGATIVE = (
-    r"\s*[:\-–—,]?\s*(?:is\s+|seems\s+|appears\s+|was\s+)?(?:not\b|n't\b|incorrect|wrong|false|"
+    r"\s*[:\-–—,]?\s*(?:is\s+|seems\s+|appears\s+|was\s+)?(?:not\b|n't\b|incorrect|wrong|false|no\b|✗|✘|❌|"
     r"unlikely|ruled\s+out|eliminated|excluded|impossible|can\s+be\s+(?:ruled|eliminated|excluded))"
 )
 
@@ -163,7 +163,11 @@ def _slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> int 
     m = re.match(r"(?:option|choice)\s+(?:number\s+)?", head, re.I)
     od = _ORDINAL.match(head)
     if od:
-        return _ordinal_value(od, n)
+        value = _ordinal_value(od, n)
+        echo = _SLOT_END.split(re.sub(r"^[ \t]*[).:,\-–—(]+[ \t]*", "", head[od.end() :]))[0]
+        if value >= 0 and not echo_agrees(echo.strip(" )"), value, options):
+            return HEDGE  # "The third option, piano." with piano second
+        return value
     got = _read_letter(body, pos, n, strict=not text_ok)
     if got is not None:
         value, end = got
@@ -247,7 +251,7 @@ _STATEMENT = re.compile(
 _CHOOSE = re.compile(
     r"\b(?:I\s+(?:would|will|'d|'ll)\s+(?:have\s+to\s+)?|I\s+)?(?:choose|chose|select|selected|"
     r"pick|picked|go\s+with|going\s+with|opt\s+for|answer\s+with|mark|circle|stay\s+with|"
-    r"stick\s+with|answer(?=\s+\(?[A-Za-z]\)?\s*[.!]?\s*$))\b",
+    r"stick\s+with|lean(?:ing)?\s+towards?|answer(?=\s+\(?[A-Za-z]\)?\s*[.!]?\s*$))\b",
     re.I,
 )
 _SHORT = re.compile(
@@ -281,7 +285,7 @@ _MARKER = re.compile(
 _LINE_LETTER = re.compile(r"^[ \t]*(?:[-•]\s*)?[(\[]?([A-Za-z])(?:[).:\]]|\s*[-–—])[ \t]*", re.M)
 _OPENING = re.compile(
     rf"""^\s*(?:(?P<pre>(?i:option|choice))\s+)?[("\[']?([A-Z]|[a-z](?=[).:\]]))[)"\]']?"""
-    rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|(?(pre)(?!)|\s+{_CONNECTOR}\b)|\s*\n)""",
+    rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|\s+\(|(?(pre)(?!)|\s+{_CONNECTOR}\b)|\s*\n)""",
 )
 
 
@@ -372,6 +376,12 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
             hits = options_in(sentence, options, loose=True)
             if len(hits) == 1:
                 out.append(_Commit(m.start(), hits[0], "sentence-text"))
+    # "The third option, violin.": an ordinal opening the reply.
+    if _ORDINAL.match(body.lstrip()) and (v := _slot(body, 0, options, text_ok=False)) is not None:
+        out.append(_Commit(0, v, "opening-ordinal"))
+    # Per-option analysis lines: the one marked right ("C) ... - correct").
+    for m in _LINE_VERDICT.finditer(body):
+        out.append(_Commit(m.start(1), _letter_index(m.group(1), n), "verdict"))
     # A letter closing the reply after a sentence ("... suggests anger. B").
     tail = re.search(r"(?<=[.!?:])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
     if tail:
@@ -416,6 +426,9 @@ def _resolve(
     return HEDGE, "contradiction"
 
 
+_LINE_VERDICT = re.compile(
+    r"(?m)^[ \t]*[(\[]?([A-Z])[).:\]][^\n]*?[-–—:,]\s*(?:correct|right|true|yes|✓|✔|✅)[ \t]*[.!]?[ \t]*$"
+)
 _LETTER_MENTION = re.compile(r"(?<![\w'/])\(?[A-Z]\)?(?![\w'/])(?!\s+[a-z])")
 _WAVER = re.compile(
     r"""(?:\bor\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bmight\b|\bcould\b)\s+(?:be\s+|also\s+|"""
@@ -467,6 +480,9 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
     )
     if whole:
         return as_index(_letter_index(whole.group(1), n), "whole-letter")
+    repeated = re.fullmatch(r"\W*([A-Z])(?:[^\w]+\1)+\W*", body)
+    if repeated:  # "B B B B": a small model repeating itself
+        return as_index(_letter_index(repeated.group(1), n), "whole-letter")
     eq = equal_option(body, options)
     if eq is not None and not re.match(r"\s*[(\[]?[A-Za-z][).:\]]", body):
         return Parse(eq, "whole-option-text")
@@ -504,15 +520,13 @@ _NEGATED_CLAUSE = re.compile(
 
 
 def _fallback_text(body: str, options: Sequence[str]) -> Parse:
-    """A reply with no committed answer: a short one naming exactly one option picks it."""
+    """A reply with no committed answer: a short one naming exactly one option picks it.
+
+    Letters printed beside the text ("Happy (A)") must agree with it.
+    """
     if _HEDGY.search(body):
         return Parse(None, "no-answer:hedge")
-    words = content_words(body)
-    # "sad", "Happy.": a short reply whose words occur in exactly one option.
-    if 0 < len(words) <= 3 and len(body.split()) <= 4:
-        inside = [i for i, o in enumerate(options) if _run_in(content_words(o), words)]
-        if len(inside) == 1:
-            return Parse(inside[0], "short-option-words")
+    n = len(options)
     sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", body) if s.strip()]
     if not sentences:
         return Parse(None, "no-answer")
@@ -521,18 +535,28 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
     last = _NEGATED_CLAUSE.sub(" ", sentences[-1])
     if re.search(r"\b(?:no|nor|neither)\b|n't", last, re.I):
         return Parse(None, "no-answer:negation")
-    longest = max(len(content_words(o)) for o in options)
-    if len(content_words(last)) > longest + 8:
-        return Parse(None, "no-answer")
-    hits = options_in(last, options, loose=True)
+    mentions = [m for m in re.finditer(r"(?<![\w'/])\(?([A-Z])\)?(?![\w'/])", last)
+                if _read_letter(last, m.start(), n, strict=True) is not None]  # fmt: skip
+    letters = {_letter_index(m.group(1), n) for m in mentions}
+    for m in reversed(mentions):
+        last = last[: m.start()] + " " + last[m.end() :]
+    words = content_words(last)
+    hits: list[int] = []
+    rule = "final-sentence-text"
+    if len(sentences) == 1 and 0 < len(words) <= 3 and len(last.split()) <= 4:
+        # "sad", "Happy.": a short reply whose words occur in exactly one option.
+        hits = [i for i, o in enumerate(options) if _run_in(content_words(o), words)]
+        rule = "short-option-words"
+    if len(hits) != 1:
+        longest = max(len(content_words(o)) for o in options)
+        if len(words) > longest + 8:
+            return Parse(None, "no-answer")
+        hits, rule = options_in(last, options, loose=True), "final-sentence-text"
     if len(hits) != 1:
         return Parse(None, "no-answer" if not hits else "no-answer:several-options")
-    letters = {_letter_index(m.group(1), len(options)) for m in
-               re.finditer(r"(?<![\w'/])\(?([A-Z])\)?(?![\w'/])", last)
-               if _read_letter(last, m.start(), len(options), strict=True) is not None}  # fmt: skip
     if letters and letters != {hits[0]}:
         return Parse(None, "no-answer:letter-disagrees")
-    return Parse(hits[0], "final-sentence-text")
+    return Parse(hits[0], rule)
 
 
 def _run_in(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:

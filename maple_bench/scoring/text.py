@@ -84,8 +84,12 @@ def content_words(text: str) -> tuple[str, ...]:
     ``"A man is playing a guitar."`` and ``"a man plays a guitar"`` give the same words; a
     negation or any other content word still tells options apart.
     """
-    words = (_NUMBER_WORDS.get(w, w) for w in normalize(text).split())
-    return tuple(_stem(w) for w in words if w not in _FILLER)
+    raw = normalize(text).split()
+    words = [_NUMBER_WORDS.get(w, w) for w in raw]
+    # A last "a" is a letter ("Dog barking, A."), not an article.
+    return tuple(
+        _stem(w) for i, w in enumerate(words) if w not in _FILLER or (w == "a" and i == len(words) - 1)
+    )
 
 
 def _contains(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:
@@ -177,6 +181,13 @@ _STRONG_NONE = re.compile(
     r"|\b(?:not|n't)\s+(?:enough|sufficient)\s+(?:\w+\s+)?(?:information|info|evidence|context|"
     r"details|data|clues|cues)"
     r"|\binsufficient\s+(?:\w+\s+)?(?:information|evidence|context|details|data)"
+    r"|\bnone\s+(?:of\s+them\s+)?(?:apply|applies|match(?:es)?|fits?)\b"
+    r"|\bnothing\s+(?:matches|fits|applies)\b"
+    r"|\bno\s+(?:correct\s+|right\s+|matching\s+)?(?:option|choice|answer)s?\s+(?:is|are|seems?|fits?|"
+    r"matches|applies|apply|among)\b"
+    r"|\bno\s+correct\s+(?:answer|option|choice)"
+    r"|\b(?:answer|option|choice)\s+is\s+not\s+(?:listed|given|provided|included|present|available|"
+    r"among)\b"
     r"|\bno\s+way\s+of\s+(?:knowing|telling|determining)"
     r"|\b(?:it\s+is|it's|it\s+was)\s+(?:impossible|not\s+possible)\s+to\s+(?:say|answer)"
     r"|\b(?:can\s*not|can't|could\s*not|unable\s+to)\s+(?:be\s+)?answer(?:ed)?\s+[^.\n]{0,40}?\b"
@@ -202,6 +213,11 @@ _WEAK_NONE = re.compile(
     rf"|\b(?:is|are|was|were)\s+not\s+(?:shown|provided|given|available|audible|visible|"
     rf"mentioned|specified|included)"
     rf"|\b(?:has|have|with|contains?)\s+no\s+{_STREAM}"
+    rf"|\b{_STREAM}(?:\s+track)?\s+(?:is|was|seems|appears)\s+(?:to\s+be\s+)?(?:empty|silent|blank|"
+    rf"missing|muted|absent)"
+    rf"|\bno\s+{_STREAM}\s+(?:is\s+|was\s+)?(?:detected|heard|audible|present|visible)"
+    rf"|\b(?:doesn't|does\s+not|don't|do\s+not|didn't|did\s+not)\s+(?:speak|talk|say\s+anything)"
+    rf"|\bhear\s+nothing|\bnothing\s+(?:is\s+)?(?:heard|audible|said)"
     rf"|\bno\s+(?:\w+\s+)?(?:information|info|evidence|indication|clues?|cues?)\b",
     re.I,
 )
