@@ -223,7 +223,9 @@ def _rescore(args: argparse.Namespace, df: Any, jc: Any, log_path: Path) -> tupl
     extractor = None
     if args.llm_extract:
         if jc is None:
-            raise ValueError("--llm-extract needs the judge model: --judge-backend and --judge-model")
+            raise ValueError(
+                "--llm-extract needs the judge model: --judge-backend and --judge-model"
+            )
         from evaluators.captions import make_judge
         from evaluators.captions.judge import VerdictCache
 

@@ -98,7 +98,9 @@ class Sample:
             raise SchemaError("empty sample id", row_id=str(self.id), field="id")
         if not isinstance(self.video_id, str) or not self.video_id.strip():
             raise SchemaError("empty video_id", row_id=rid, field="video_id")
-        if not isinstance(self.question, str) or (self.task != "caption" and not self.question.strip()):
+        if not isinstance(self.question, str) or (
+            self.task != "caption" and not self.question.strip()
+        ):
             raise SchemaError(
                 "empty question",
                 row_id=rid,

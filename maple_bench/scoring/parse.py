@@ -36,29 +36,31 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from maple_bench.scoring.slots import (
+    CONNECTOR,
+    HEDGE,
+    NONE,
+    NOT_BEFORE,
+    ORDINAL,
+    OUT,
+    letter_index,
+    ordinal_value,
+    read_letter,
+    read_slot,
+)
 from maple_bench.scoring.text import (
     clean_reply,
     content_words,
-    echo_agrees,
     equal_option,
-    is_none_phrase,
     is_refusal,
     is_weak_none,
     none_index,
-    normalize,
     options_in,
     strong_none_spans,
 )
 
 SCORER_VERSION = "mcq-parse-v2"
 """Version of the rules below; recorded in results and sample logs. Bump on any rule change."""
-
-NONE = -1
-"""Slot value: the reply answers the None option."""
-HEDGE = -2
-"""Slot value: the reply offers several answers or contradicts its own option text."""
-OUT = -3
-"""Slot value: a letter or ordinal outside the options."""
 
 
 @dataclass(frozen=True)
@@ -79,167 +81,9 @@ class _Commit:
     final: bool = False  # "final answer": wins over earlier answers without a marker
 
 
-# -- letters and slots ----------------------------------------------------------------------------
-
-_CONNECTOR = (
-    r"(?:or|and|nor|is|was|seems|looks|would|should|because|since|as|then|vs|which|being|"
-    r"seems|appears|matches|fits|describes|for|with|in|from|due|given|based|option|choice|"
-    r"answer|correct|right|here|only)"
-)
-_LETTER = re.compile(
-    r"""(?P<pre>(?i:option|choice|letter|answer)\s+)?([("\[{']?)\s*([A-Za-z])\s*([)"\]}']?)"""
-    rf"""(?=\s*$|\s*[.,;:!)\]\n]|\s+[-–—(]|\s+(?i:{_CONNECTOR})\b|\s+[A-Z(])(?!\s*\?)""",
-)
-_ALTERNATIVE = re.compile(
-    r"""\s*(?:,\s*(?:and\b|or\b)?|/|\bor\b|\band\b|\bnor\b|\bvs\.?|\bversus\b|\bto\b|&)\s*(?:maybe\s+|perhaps\s+|"""
-    r"""possibly\s+)?(?:option\s+|choice\s+)?[("\[']?([A-Za-z])[)"\]']?(?![\w'])""",
-    re.I,
-)
-_ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
-}  # fmt: skip
-_CARDINALS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-}  # fmt: skip
-_ORDINAL = re.compile(
-    r"(?:(?:option|choice|answer|number|no\.?|#)\s*(?P<num>\d|one|two|three|four|five|six|seven|"
-    r"eight)\b|the\s+(?P<ord>(?:first|second|third|fourth|fifth|sixth|seventh|eighth|1st|2nd|3rd|"
-    r"[4-8]th))\s+(?:one|option|choice|answer)|the\s+last\s+(?:one|option|choice))",
-    re.I,
-)
-_NOT_BEFORE = re.compile(
-    r"""(?:\bnot|n't|\bnever|\bexcept|\bexclude|\brule\s+out|\bwithout|\bunlike|\bif|\bwhether|"""
-    r"""\bassuming|\bsuppose|\bnot\s+option|(?:n't|\bnot)\s+(?:think|believe|say)(?:\s+that)?"""
-    r"""|\bdoubt(?:\s+that)?)\s*(?:option\s+|choice\s+)?[("\[']?\s*$""",
-    re.I,
-)
-_SLOT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])|[.!?]\s*$|\n|;|\s+(?:because|since)\b", re.I)
-
-
-_NEGATIVE = (
-    r"\s*[:\-–—,]?\s*(?:is\s+|seems\s+|appears\s+|was\s+)?(?:not\b|n't\b|incorrect|wrong|false|no\b|✗|✘|❌|"
-    r"unlikely|ruled\s+out|eliminated|excluded|impossible|can\s+be\s+(?:ruled|eliminated|excluded))"
-)
-
-
-def _letter_index(letter: str, n: int) -> int:
-    idx = ord(letter.upper()) - ord("A")
-    return idx if 0 <= idx < n else OUT
-
-
-def _read_letter(body: str, pos: int, n: int, *, strict: bool) -> tuple[int, int] | None:
-    """(value, end) of a letter starting at ``pos``, or None. ``strict``: letters only when
-    written as letters (an article "A man" or a pronoun "I think" is not one)."""
-    m = _LETTER.match(body, pos)
-    if m is None:
-        return None
-    letter, opened, closed = m.group(3), m.group(2), m.group(4)
-    rest = body[m.end() :]
-    marked = bool(opened or closed or m.group("pre"))
-    if letter == "I" and not marked and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
-        return None  # the pronoun ("I think", "I would")
-    if letter in "aA" and not marked and re.match(r"\s+[a-z]", rest):
-        if not re.match(r"\s+(?:or|and|nor|is|because|since|seems|appears|matches|fits|vs)\b", rest):
-            return None  # the article ("a dog", "A woman singing")
-    if strict and letter.islower() and not marked and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
-        return None
-    if letter in "aAI" and not marked and re.match(r"\s+[A-Z]", rest):
-        return None  # "A Man ..." in title case, "I Think": not a letter
-    return _letter_index(letter, n), m.end()
-
-
-def _slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> int | None:
-    """What an answer slot starting at ``pos`` holds: an option index, NONE, HEDGE, OUT, or None
-    when the slot commits to nothing."""
-    n = len(options)
-    pos += len(body[pos:]) - len(body[pos:].lstrip(" \t\n:：-=\"'"))
-    head = body[pos : pos + 200]
-    if re.match(r"(?:not|n't|neither|unclear|uncertain|hard|difficult|maybe|perhaps|possibly|"
-                r"either|between)\b", head, re.I):  # fmt: skip
-        if re.match(r"(?:either|between)\b", head, re.I):
-            return HEDGE
-        return None
-    m = re.match(r"(?:option|choice)\s+(?:number\s+)?", head, re.I)
-    od = _ORDINAL.match(head)
-    if od:
-        value = _ordinal_value(od, n)
-        echo = _SLOT_END.split(re.sub(r"^[ \t]*[).:,\-–—(]+[ \t]*", "", head[od.end() :]))[0]
-        if value >= 0 and not echo_agrees(echo.strip(" )"), value, options):
-            return HEDGE  # "The third option, piano." with piano second
-        return value
-    got = _read_letter(body, pos, n, strict=not text_ok)
-    if got is not None:
-        value, end = got
-        if _ALTERNATIVE.match(body, end) and _alternative_is_letter(body, end, n):
-            after = end
-            while (alt := _ALTERNATIVE.match(body, after)) is not None:
-                after = alt.end()
-            if re.match(r"\s*(?:are|were)\s+(?:both\s+|all\s+)?(?:not\b|incorrect|wrong|false|"
-                        r"ruled\s+out|eliminated|excluded|unlikely)", body[after:], re.I):  # fmt: skip
-                return None  # "A, B and C are incorrect": ruled-out options
-            return HEDGE
-        if re.match(_NEGATIVE, body[end:], re.I):
-            return None  # "A is incorrect", "B: wrong": a ruled-out option
-        echo = re.sub(r"^[ \t]*[).:,\-–—]+[ \t]*", "", body[end:])
-        echo = "" if echo[:1] == "\n" else echo.strip()
-        if re.match(r"[(\[]?[A-Z](?:[).:\]]|\s|$)", echo) and not re.match(r"[AI]\s+[a-z]", echo):
-            return HEDGE  # "A. B. C. D.", "(A) (B)": a list of letters, not an answer
-        echo = _SLOT_END.split(echo, maxsplit=1)[0]
-        if value >= 0 and not echo_agrees(echo, value, options):
-            return HEDGE
-        return value
-    if m:  # "option" followed by something that is not a letter: not a slot
-        return None
-    sentence = _SLOT_END.split(head, maxsplit=1)[0]
-    if is_none_phrase(sentence, strong_only=True) and re.match(
-        r"(?:none|n/a|not\s+applicable|unknown|undetermin|indetermin|unanswerable|cannot|can't|"
-        r"impossible|neither|insufficient|not\s+(?:enough|determinable|possible)|无法|以上|都不是)",
-        sentence,
-        re.I,
-    ):
-        return NONE
-    if re.fullmatch(r"\s*(?:none|unknown)\s*[.!]?\s*", sentence, re.I):
-        return NONE
-    if not text_ok:
-        return None
-    num = re.match(r"(\d)\b(?!\s*[:.]\d)", sentence)
-    eq = equal_option(sentence, options)
-    if eq is not None:
-        return eq
-    if num and not any(normalize(o).split()[:1] == [num.group(1)] for o in options):
-        v = int(num.group(1))
-        return v - 1 if 1 <= v <= n else OUT
-    hits = options_in(sentence, options)
-    if len(hits) == 1 and not re.search(r"\b(?:or|maybe|perhaps|possibly|not)\b", sentence, re.I):
-        return hits[0]
-    return HEDGE if len(hits) > 1 else None
-
-
-def _alternative_is_letter(body: str, end: int, n: int) -> bool:
-    m = _ALTERNATIVE.match(body, end)
-    if m is None:
-        return False
-    letter, rest = m.group(1), body[m.end() :]
-    if letter in "aAI" and re.match(r"\s+[a-z]", rest) and not re.match(r"\s+or\b", rest):
-        return False
-    return letter.isupper() or not re.match(r"\s*\w", rest)
-
-
-def _ordinal_value(m: re.Match[str], n: int) -> int:
-    if m.group("num"):
-        raw = m.group("num").lower()
-        v = int(raw) if raw.isdigit() else _CARDINALS[raw]
-    elif m.group("ord"):
-        v = _ORDINALS[m.group("ord").lower()]
-    else:
-        v = n
-    return v - 1 if 1 <= v <= n else OUT
-
-
 # -- commitments ---------------------------------------------------------------------------------
 
-_COPULA = r"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|has\s+to\s+be|seems\s+to\s+be|appears\s+to\s+be|is\s+probably|is\s+likely|is\s+clearly|is\s+definitely)"  # noqa: E501
+_COPULA = r"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|has\s+to\s+be|seems\s+to\s+be|appears\s+to\s+be|is\s+probably|is\s+likely|is\s+clearly|is\s+definitely)"
 _STATEMENT = re.compile(
     rf"(?P<final>final\s+answer|final\s+choice|最终答案)\s*(?:{_COPULA}\s*)?[:=：]?"
     rf"|(?:(?:correct|right|best|closest|most\s+(?:likely|appropriate|accurate)|my|the)\s+)?"
@@ -285,12 +129,12 @@ _MARKER = re.compile(
 _LINE_LETTER = re.compile(r"^[ \t]*(?:[-•]\s*)?[(\[]?([A-Za-z])(?:[).:\]]|\s*[-–—])[ \t]*", re.M)
 _OPENING = re.compile(
     rf"""^\s*(?:(?P<pre>(?i:option|choice))\s+)?[("\[']?([A-Z]|[a-z](?=[).:\]]))[)"\]']?"""
-    rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|\s+\(|(?(pre)(?!)|\s+{_CONNECTOR}\b)|\s*\n)""",
+    rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|\s+\(|(?(pre)(?!)|\s+{CONNECTOR}\b)|\s*\n)""",
 )
 
 
 def _negated(body: str, pos: int) -> bool:
-    return bool(_NOT_BEFORE.search(body[max(0, pos - 30) : pos]))
+    return bool(NOT_BEFORE.search(body[max(0, pos - 30) : pos]))
 
 
 def _restated_lines(body: str, options: Sequence[str]) -> list[tuple[int, int]]:
@@ -331,30 +175,30 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     for m in _STATEMENT.finditer(body):
         if _negated(body, m.start()):
             continue
-        v = _slot(body, m.end(), options, text_ok=True)
+        v = read_slot(body, m.end(), options, text_ok=True)
         if v is not None:
             out.append(_Commit(m.start(), v, "answer-statement", final=bool(m.group("final"))))
     for m in _CHOOSE.finditer(body):
         if _negated(body, m.start()):
             continue
-        v = _slot(body, m.end(), options, text_ok=True)
+        v = read_slot(body, m.end(), options, text_ok=True)
         if v is not None:
             out.append(_Commit(m.start(), v, "choice-statement"))
     for pattern, kind in ((_SHORT, "short-commitment"), (_CORRECTION, "self-correction")):
         for m in pattern.finditer(body):
             if _negated(body, m.start()):
                 continue
-            v = _slot(body, m.end(), options, text_ok=False)
+            v = read_slot(body, m.end(), options, text_ok=False)
             if v is not None and v != NONE:
                 out.append(_Commit(m.start(), v, kind))
     for m in _VERDICT.finditer(body):
         if _negated(body, m.start(1)) or re.match(r"\s*(?:is\s+)?not\b", body[m.end(1) :]):
             continue
-        out.append(_Commit(m.start(), _letter_index(m.group(1), n), "verdict"))
+        out.append(_Commit(m.start(), letter_index(m.group(1), n), "verdict"))
     lines = [m for m in _LINE_LETTER.finditer(body) if m.start() > 0]
     opening = _OPENING.match(body)
     if opening:
-        v = _slot(body, 0, options, text_ok=False)
+        v = read_slot(body, 0, options, text_ok=False)
         if v is not None and not _lists_options(body, lines, opening):
             out.append(_Commit(opening.start(2), v, "opening-letter"))
     refusal = is_refusal(body)  # "As an AI, I cannot watch videos": a refusal, not None
@@ -377,19 +221,22 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
             if len(hits) == 1:
                 out.append(_Commit(m.start(), hits[0], "sentence-text"))
     # "The third option, violin.": an ordinal opening the reply.
-    if _ORDINAL.match(body.lstrip()) and (v := _slot(body, 0, options, text_ok=False)) is not None:
+    if (
+        ORDINAL.match(body.lstrip())
+        and (v := read_slot(body, 0, options, text_ok=False)) is not None
+    ):
         out.append(_Commit(0, v, "opening-ordinal"))
     # Per-option analysis lines: the one marked right ("C) ... - correct").
     for m in _LINE_VERDICT.finditer(body):
-        out.append(_Commit(m.start(1), _letter_index(m.group(1), n), "verdict"))
+        out.append(_Commit(m.start(1), letter_index(m.group(1), n), "verdict"))
     # A letter closing the reply after a sentence ("... suggests anger. B").
     tail = re.search(r"(?<=[.!?:])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
     if tail:
-        out.append(_Commit(tail.start(1), _letter_index(tail.group(1), n), "closing-letter"))
+        out.append(_Commit(tail.start(1), letter_index(tail.group(1), n), "closing-letter"))
     # A letter alone on a later line ("...reasoning...\n\nB") commits like an opening letter.
     for m in re.finditer(r"(?m)^[ \t]*[(\[]?([A-Z])[)\]]?[ \t]*\.?[ \t]*$", body):
         if m.start() > 0:
-            out.append(_Commit(m.start(), _letter_index(m.group(1), n), "letter-line"))
+            out.append(_Commit(m.start(), letter_index(m.group(1), n), "letter-line"))
     return sorted(out, key=lambda c: c.pos)
 
 
@@ -400,9 +247,7 @@ def _lists_options(body: str, lines: list[re.Match[str]], opening: re.Match[str]
     return any(m.group(1).upper() != first for m in lines)
 
 
-def _resolve(
-    commits: list[_Commit], body: str, none_idx: int | None
-) -> tuple[int, str] | None:
+def _resolve(commits: list[_Commit], body: str, none_idx: int | None) -> tuple[int, str] | None:
     """The last commitment, when the reply moves to it on purpose; HEDGE when it wavers."""
     if not commits:
         return None
@@ -416,8 +261,8 @@ def _resolve(
     if last.value >= 0 and _wavers_after(body, last):
         return HEDGE, "hedge-after-answer"
     values = {c.value for c in commits}
-    if len(values) == 1:
-        return last.value, last.kind
+    if len(values) == 1:  # named after the first rule that committed to it
+        return last.value, commits[0].kind
     # The last differing commitment before the last one.
     prev = next(c for c in reversed(commits) if c.value != last.value)
     between = body[prev.pos + 1 : last.pos + 24]
@@ -479,16 +324,16 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
         re.I,
     )
     if whole:
-        return as_index(_letter_index(whole.group(1), n), "whole-letter")
+        return as_index(letter_index(whole.group(1), n), "whole-letter")
     repeated = re.fullmatch(r"\W*([A-Z])(?:[^\w]+\1)+\W*", body)
     if repeated:  # "B B B B": a small model repeating itself
-        return as_index(_letter_index(repeated.group(1), n), "whole-letter")
+        return as_index(letter_index(repeated.group(1), n), "whole-letter")
     eq = equal_option(body, options)
     if eq is not None and not re.match(r"\s*[(\[]?[A-Za-z][).:\]]", body):
         return Parse(eq, "whole-option-text")
-    od = re.fullmatch(rf"\W*(?:{_ORDINAL.pattern})\W*", body, re.I)
+    od = re.fullmatch(rf"\W*(?:{ORDINAL.pattern})\W*", body, re.I)
     if od:
-        return as_index(_ordinal_value(od, n), "whole-ordinal")
+        return as_index(ordinal_value(od, n), "whole-ordinal")
     num = re.fullmatch(r"\W*([1-9])\W*", body)
     if num and not any(re.search(r"\d", o) for o in options):
         v = int(num.group(1))  # "4" to a lettered list of words: the fourth option
@@ -536,8 +381,8 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
     if re.search(r"\b(?:no|nor|neither)\b|n't", last, re.I):
         return Parse(None, "no-answer:negation")
     mentions = [m for m in re.finditer(r"(?<![\w'/])\(?([A-Z])\)?(?![\w'/])", last)
-                if _read_letter(last, m.start(), n, strict=True) is not None]  # fmt: skip
-    letters = {_letter_index(m.group(1), n) for m in mentions}
+                if read_letter(last, m.start(), n, strict=True) is not None]  # fmt: skip
+    letters = {letter_index(m.group(1), n) for m in mentions}
     for m in reversed(mentions):
         last = last[: m.start()] + " " + last[m.end() :]
     words = content_words(last)

@@ -88,7 +88,9 @@ def content_words(text: str) -> tuple[str, ...]:
     words = [_NUMBER_WORDS.get(w, w) for w in raw]
     # A last "a" is a letter ("Dog barking, A."), not an article.
     return tuple(
-        _stem(w) for i, w in enumerate(words) if w not in _FILLER or (w == "a" and i == len(words) - 1)
+        _stem(w)
+        for i, w in enumerate(words)
+        if w not in _FILLER or (w == "a" and i == len(words) - 1)
     )
 
 
