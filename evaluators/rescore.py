@@ -117,19 +117,20 @@ def rescore_log(
         reply = row.get("raw_output")
         reply = reply if isinstance(reply, str) else None
         parsed = parse_reply(reply, options)
-        idx, scorer = parsed.index, {"version": SCORER_VERSION, "rule": parsed.rule}
+        idx = parsed.index
+        scorer: dict[str, Any] = {"version": SCORER_VERSION, "rule": parsed.rule}
         if idx is None and extractor is not None and reply and reply.strip():
             try:
                 idx, raw = extractor.extract(reply, options)
             except JudgeError as e:
                 raise JudgeError(f"row {i + 1} (doc_id {row['doc_id']!r}): {e}") from e
+            seen = {k: v for k, v in extractor.provenance().items() if k != "prompt_template"}
             scorer = {
                 "version": SCORER_VERSION,
                 "rule": "llm-extractor",
                 "rules_said": parsed.rule,
-                "extractor": {**extractor.provenance(), "raw": raw},
+                "extractor": {**seen, "raw": raw},
             }
-            scorer["extractor"].pop("prompt_template")
             n_extracted += idx is not None
         target = row.get("target_index")
         correct = idx is not None and target is not None and idx == int(target)

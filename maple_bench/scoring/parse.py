@@ -1,33 +1,39 @@
 """Read a model's free-text reply as one of the options, the way a careful human grader does.
 
-Rule priority (see :func:`parse_reply`; the first step that decides wins):
+Rule priority (all in :func:`parse_reply`; the first step that decides wins):
 
-0. Clean: reasoning blocks (``<think>``, ``<thinking>``, closed, unclosed or closing-tag only)
-   are dropped, full-width forms and markdown/LaTeX wrappers removed. A restated option list (two
-   or more lines ``X. <the text of option X>``) is dropped too: it is a copy, not an answer.
-1. The whole reply is one answer: a letter (``"B"``, ``"(b)"``, ``"'B'"``, ``"Option B"``), the
-   text of one option (articles, copulas, case and punctuation ignored), or a None phrase.
-2. Committed answers, collected over the whole reply in order: answer statements (``"Answer:
+0. Clean: reasoning blocks (``<think>``, ``<thinking>``; closed, unclosed, or a closing tag only)
+   are dropped; full-width forms, markdown, ``<answer>`` tags and ``\\boxed{}`` unwrapped.
+1. The whole reply is one answer: a letter (``"B"``, ``"(b)"``, ``"'B'"``, ``"Option B"``,
+   ``"选项B"``), the text of one option (articles, copulas, case, punctuation and tense
+   ignored: ``"A man is playing a guitar."`` = ``"a man playing a guitar"``), or an ordinal.
+2. A restated option list (two or more ``X. <option X's text>`` in a row, on lines or inline)
+   is a copy of the prompt and is dropped before reading on.
+3. Committed answers, collected over the whole reply in order: answer statements (``"Answer:
    B"``, ``"the correct option is B"``, ``"I choose B"``, ``"答案是B"``), verdicts (``"B is
-   correct"``), short commitments (``"it's b"``, ``"so B"``), self-corrections (``"Wait, no,
-   C"``), a reply that opens with a letter (``"B. red"``, ``"B,"``, ``"B is"``), and strong None
-   phrases (``"none of the above"``, ``"impossible to determine"``, ``"以上都不是"``). Each
-   answer slot holds a letter, an ordinal (``"option 3"``, ``"the third one"``), an option text
-   or a None phrase. Incidental mentions ("Option A is incorrect", "the letter D on it") are not
-   commitments.
+   correct"``, ``"C: ✓"``), short commitments (``"it's b"``, ``"so B"``), self-corrections
+   (``"Wait, no, C"``), an opening letter (``"B. red"``, ``"B,"``, ``"B is"``) or ordinal, a
+   letter closing the reply, a short sentence naming one option's text, and strong None phrases
+   (``"none of the above"``, ``"impossible to determine"``, ``"以上都不是"``). A slot holds a
+   letter, an ordinal (``"option 3"``, ``"the third one"``), an option's text or a None phrase.
+   Mentions are not commitments: "Option A is incorrect", "A, B and C are wrong", "the letter D
+   on it", "N/A", a negated or conditional letter ("not A", "if the answer is A").
 
-   * A letter must agree with the option text printed after it (``"B. red"`` where B is not red
-     is a contradiction), and two letters offered together (``"B or C"``, ``"B/C"``) hesitate.
+   * A letter must agree with the option text printed after it: ``"B. red"`` where B is not
+     red, or ``"D. None of the above"`` where None is E, is a contradiction (invalid).
+   * Two letters offered together (``"B or C"``, ``"B/C"``, ``"either"``), or another letter
+     offered after the answer (``"D. Hmm, or maybe C"``), hesitate (invalid).
    * The last commitment wins when the reply moves to it on purpose (a correction, a conclusion
      such as "so" / "therefore", or a "final answer"); two different answers without that are
-     a contradiction.
-3. Nothing committed: a statement that a needed stream is missing ("the audio is not provided")
-   is the None option; a short reply naming exactly one option's text, or holding one clear
-   letter, picks it.
+     a contradiction (invalid).
+4. Nothing committed: a statement that a needed stream is missing ("the audio is not provided")
+   is the None option; a short reply, or a short last sentence, naming exactly one option's
+   words (and agreeing with any letter beside them) picks it.
 
 Everything else is invalid (``None``): a hesitating, self-contradicting, refusing or rambling
 reply. A false content answer is worse than an invalid one, so doubt always ends as invalid.
-A None phrase is read as the None option only when the options include it.
+A None phrase is read as the None option only when the options include it; a policy or
+capability refusal ("I can't answer that", "As an AI, I cannot watch videos") is never None.
 """
 
 from __future__ import annotations
@@ -338,16 +344,16 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
     if num and not any(re.search(r"\d", o) for o in options):
         v = int(num.group(1))  # "4" to a lettered list of words: the fourth option
         return as_index(v - 1 if v <= n else OUT, "whole-ordinal")
-    # 0. A restated option list is a copy of the prompt, not an answer.
+    # 2. A restated option list is a copy of the prompt, not an answer.
     keep = [True] * len(body)
     for a, b in _restated_lines(body, options):
         keep[a:b] = [False] * (b - a)
     body = "".join(c for c, k in zip(body, keep) if k)
-    # 2. Committed answers: the last one that the reply moves to on purpose.
+    # 3. Committed answers: the last one that the reply moves to on purpose.
     decided = _resolve(_commitments(body, options), body, none_idx)
     if decided is not None:
         return as_index(*decided)
-    # 3. Nothing committed.
+    # 4. Nothing committed.
     if none_idx is not None and is_weak_none(body):
         return Parse(none_idx, "missing-stream")
     return _fallback_text(body, options)
