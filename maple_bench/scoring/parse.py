@@ -94,7 +94,7 @@ _STATEMENT = re.compile(
     rf"(?P<final>final\s+answer|final\s+choice|最终答案)\s*(?:{_COPULA}\s*)?[:=：]?"
     rf"|(?:(?:correct|right|best|closest|most\s+(?:likely|appropriate|accurate)|my|the)\s+)?"
     rf"(?:answer|option|choice|pick|selection|guess|match|fit|conclusion)(?:\s+(?:to|for)\s+(?:the|this)\s+"
-    rf"question)?\s*(?:{_COPULA}\s*(?:option\s+|choice\s+)?|:|=|：|-(?=\s))"
+    rf"question)?[\"']?\s*(?:{_COPULA}\s*(?:option\s+|choice\s+)?|:|=|：|-(?=\s))"
     rf"|答案\s*(?:是|为|:|：)|(?:我\s*)?选(?:择)?",
     re.I,
 )
@@ -107,14 +107,15 @@ _CHOOSE = re.compile(
 _SHORT = re.compile(
     r"\b(?:it's|it\s+is|it\s+must\s+be|it\s+should\s+be|it\s+would\s+be|must\s+be|has\s+to\s+be|"
     r"that's|that\s+is|is\s+probably|probably|likely|most\s+likely|definitely|clearly|"
-    r"i\s+think|i\s+believe|i'd\s+say|i\s+would\s+say|i\s+guess|so|thus|therefore|hence|"
+    r"i\s+think|i\s+believe|i'd\s+say|i\s+would\s+say|i\s+guess|i'd\s+guess|i\s+would\s+guess|"
+    r"so|thus|therefore|hence|"
     r"i'm\s+going\s+with|i\s+am\s+going\s+with|(?:going\s+to|will|'ll)\s+say|is|are|"
     r"(?:corresponds?|points?|refers?)\s+to|matches|indicates|suggests|consistent\s+with|"
     r"aligns?\s+with|in\s+line\s+with)\b[\s,:]*(?:it's\s+|it\s+is\s+)?",
     re.I,
 )
 _CORRECTION = re.compile(
-    r"\b(?:wait|no|nope|actually|correction|sorry|oops|i\s+mean|rather|instead|on\s+second\s+"
+    r"\b(?:wait|no|nope|actually|correction|sorry|oops|i\s+mean|i\s+meant|rather|instead|on\s+second\s+"
     r"thought|on\s+reflection|scratch\s+that|let\s+me\s+(?:correct|reconsider|re-?check))\b"
     r"[\s,:;.!-]*(?:(?:it's|it\s+is|the\s+answer\s+is|make\s+(?:it|that)|i\s+(?:choose|pick))\s+)?",
     re.I,
@@ -123,7 +124,9 @@ _VERDICT = re.compile(
     r"""(?<![\w'/])[("\[']?([A-Z])[)"\]']?(?![\w'/])(?:\s*[:\-–—]\s*|\s+(?:is|seems|appears)"""
     r"""\s+(?:to\s+be\s+)?(?:the\s+)?)(?:correct|right|best|closest|answer|correct\s+answer|"""
     r"""most\s+(?:likely|accurate|appropriate|suitable|plausible|fitting|consistent)|✓|✔)"""
-    r"""(?![\w?])(?!\s*\?)""",
+    r"""(?![\w?])(?!\s*\?)"""
+    r"""|(?<![\w'/])[("\[']?([A-Z])[)"\]']?\s+(?:best|most\s+(?:accurately|closely)|correctly)\s+"""
+    r"""(?:describes|matches|fits|answers|reflects|captures|represents)\b""",
 )
 _MARKER = re.compile(
     r"\b(?:wait|no|nope|actually|correction|oops|i\s+mean|rather|instead|second\s+thought|"
@@ -134,7 +137,8 @@ _MARKER = re.compile(
 )
 _LINE_LETTER = re.compile(r"^[ \t]*(?:[-•]\s*)?[(\[]?([A-Za-z])(?:[).:\]]|\s*[-–—])[ \t]*", re.M)
 _OPENING = re.compile(
-    rf"""^\s*(?:(?P<pre>(?i:option|choice))\s+)?[("\[']?([A-Z]|[a-z](?=[).:\]]))[)"\]']?"""
+    rf"""^\s*(?:(?P<pre>(?i:option|choice))\s+)?[("\[']?([A-Z]|[a-z](?=[).:\]])|[b-hj-z](?=\s+is\b))"""
+    rf"""[)"\]']?"""
     rf"""(?=\s*$|\s*[.,;:!)\]\-–—]|\s+\(|(?(pre)(?!)|\s+{CONNECTOR}\b)|\s*\n)""",
 )
 
@@ -198,9 +202,10 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
             if v is not None and v != NONE:
                 out.append(_Commit(m.start(), v, kind))
     for m in _VERDICT.finditer(body):
-        if _negated(body, m.start(1)) or re.match(r"\s*(?:is\s+)?not\b", body[m.end(1) :]):
+        at = 1 if m.group(1) else 2
+        if _negated(body, m.start(at)) or re.match(r"\s*(?:is\s+)?not\b", body[m.end(at) :]):
             continue
-        out.append(_Commit(m.start(), letter_index(m.group(1), n), "verdict"))
+        out.append(_Commit(m.start(), letter_index(m.group(at), n), "verdict"))
     lines = [m for m in _LINE_LETTER.finditer(body) if m.start() > 0]
     opening = _OPENING.match(body)
     if opening:
@@ -236,7 +241,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     for m in _LINE_VERDICT.finditer(body):
         out.append(_Commit(m.start(1), letter_index(m.group(1), n), "verdict"))
     # A letter closing the reply after a sentence ("... suggests anger. B").
-    tail = re.search(r"(?<=[.!?:])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
+    tail = re.search(r"(?<=[.!?])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
     if tail:
         out.append(_Commit(tail.start(1), letter_index(tail.group(1), n), "closing-letter"))
     # A letter alone on a later line ("...reasoning...\n\nB") commits like an opening letter.
@@ -284,7 +289,7 @@ _LETTER_MENTION = re.compile(r"(?<![\w'/])\(?[A-Z]\)?(?![\w'/])(?!\s+[a-z])")
 _WAVER = re.compile(
     r"""(?:\bor\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bmight\b|\bcould\b)\s+(?:be\s+|also\s+|"""
     r"""even\s+)*(?:option\s+)?[("']?([A-Z])[)"']?(?![\w'])"""
-    r"""|(?<![\w'])[("']?([A-Z])[)"']?\s+(?:also\s+(?:fits|works|matches|applies)|"""
+    r"""|(?<![\w'])[("']?([A-Z])[)"']?\s+(?:also\s+(?:fits|works|matches|applies)|is\s+close|"""
     r"""(?:is|seems|could\s+be|might\s+be)\s+(?:also\s+)?"""
     r"""(?:possible|plausible|an?\s+(?:option|possibility)|(?:also\s+)?correct\s+too|also\s+correct)"""
     r""")"""

@@ -31,11 +31,12 @@ CONNECTOR = (
 )
 _LETTER = re.compile(
     r"""(?P<pre>(?i:option|choice|letter|answer)\s+)?([("\[{']?)\s*([A-Za-z])\s*([)"\]}']?)"""
-    rf"""(?=\s*$|\s*[.,;:!)\]\n]|\s+[-–—(]|\s+(?i:{CONNECTOR})\b|\s+[A-Z(])(?!\s*\?)""",
+    rf"""(?=\s*$|\s*[.,;:!)\]}}\n]|\s+[-–—(]|\s+(?i:{CONNECTOR})\b|\s+[A-Z(])(?!\s*\?)""",
 )
 _ALTERNATIVE = re.compile(
-    r"""\s*(?:,\s*(?:and\b|or\b)?|/|\bor\b|\band\b|\bnor\b|\bvs\.?|\bversus\b|\bto\b|&)\s*(?:maybe\s+|perhaps\s+|"""
-    r"""possibly\s+)?(?:option\s+|choice\s+)?[("\[']?([A-Za-z])[)"\]']?(?![\w'])""",
+    r"""\s*(?:,\s*(?:and\b|or\b|(?:er|um|uh)\b,?)?|/|\bor\b|\band\b|\bnor\b|\bvs\.?|\bversus\b|"""
+    r"""\bto\b|&|->|→|=>)\s*(?:maybe\s+|perhaps\s+|possibly\s+|also\s+|even\s+)?"""
+    r"""(?:option\s+|choice\s+)?[("\[']?([A-Za-z])[)"\]']?(?![\w'])""",
     re.I,
 )
 _ORDINALS = {
@@ -86,7 +87,8 @@ def read_letter(body: str, pos: int, n: int, *, strict: bool) -> tuple[int, int]
     if letter in "aA" and not marked and re.match(r"\s+[a-z]", rest) and article_use:
         return None  # the article ("a dog", "A woman singing")
     if strict and letter.islower() and not marked and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
-        return None
+        if letter in "ai" or not re.match(r"\s+(?:is|was|seems)\b", rest):
+            return None  # "c is right" reads as a letter; "a dog" does not
     if letter in "aAI" and not marked and re.match(r"\s+[A-Z]", rest):
         return None  # "A Man ..." in title case, "I Think": not a letter
     return letter_index(letter, n), m.end()
@@ -96,7 +98,7 @@ def read_slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> 
     """What an answer slot starting at ``pos`` holds: an option index, NONE, HEDGE, OUT, or None
     when the slot commits to nothing."""
     n = len(options)
-    pos += len(body[pos:]) - len(body[pos:].lstrip(" \t\n:：-=\"'"))
+    pos += len(body[pos:]) - len(body[pos:].lstrip(" \t\n:：-=\"',"))
     head = body[pos : pos + 200]
     if re.match(r"(?:not|n't|neither|unclear|uncertain|hard|difficult|maybe|perhaps|possibly|"
                 r"either|between)\b", head, re.I):  # fmt: skip
