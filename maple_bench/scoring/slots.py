@@ -86,7 +86,8 @@ def read_letter(body: str, pos: int, n: int, *, strict: bool) -> tuple[int, int]
     article_use = not re.match(r"\s+(?:or|and|nor|is|because|since|seems|appears|fits|vs)\b", rest)
     if letter in "aA" and not marked and re.match(r"\s+[a-z]", rest) and article_use:
         return None  # the article ("a dog", "A woman singing")
-    if strict and letter.islower() and not marked and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
+    bare_lower = strict and letter.islower() and not marked
+    if bare_lower and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
         if letter in "ai" or not re.match(r"\s+(?:is|was|seems)\b", rest):
             return None  # "c is right" reads as a letter; "a dog" does not
     if letter in "aAI" and not marked and re.match(r"\s+[A-Z]", rest):
