@@ -87,9 +87,10 @@ def read_letter(body: str, pos: int, n: int, *, strict: bool) -> tuple[int, int]
     if letter in "aA" and not marked and re.match(r"\s+[a-z]", rest) and article_use:
         return None  # the article ("a dog", "A woman singing")
     bare_lower = strict and letter.islower() and not marked
-    if bare_lower and not re.match(r"\s*(?:[.,;:!?)\]]|$)", rest):
-        if letter in "ai" or not re.match(r"\s+(?:is|was|seems)\b", rest):
-            return None  # "c is right" reads as a letter; "a dog" does not
+    delimited = re.match(r"\s*(?:[.,;:!?)\]]|$)", rest)
+    verdict_next = letter not in "ai" and re.match(r"\s+(?:is|was|seems)\b", rest)
+    if bare_lower and not delimited and not verdict_next:
+        return None  # "c is right" reads as a letter; "a dog" does not
     if letter in "aAI" and not marked and re.match(r"\s+[A-Z]", rest):
         return None  # "A Man ..." in title case, "I Think": not a letter
     return letter_index(letter, n), m.end()
