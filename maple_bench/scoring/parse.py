@@ -226,8 +226,9 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     for m in re.finditer(r"[^.!?\n]+", body):
         sentence = m.group(0)
         if (len(content_words(sentence)) <= longest + 3 and not _LETTER_MENTION.search(sentence)
-                and not re.search(r"\b(?:not|no|never|but|however|although|or|if|whether)\b|n't|"
-                                  r"option|choice", sentence, re.I)):  # fmt: skip
+                and not re.search(r"\b(?:not|no|never|but|however|although|or|if|whether|might|"
+                                  r"maybe|perhaps|possibly|could|unclear|unsure)\b|n't|option|"
+                                  r"choice", sentence, re.I)):  # fmt: skip
             hits = options_in(sentence, options, loose=True)
             if len(hits) == 1:
                 out.append(_Commit(m.start(), hits[0], "sentence-text"))
@@ -370,7 +371,13 @@ _HEDGY = re.compile(
     re.I,
 )
 _NEGATED_CLAUSE = re.compile(
-    r"\b(?:not|never|rather\s+than|instead\s+of)\s+(?:an?\s+|the\s+|on\s+|in\s+)*[^,.;!?\n]*",
+    r"(?:\b(?:not|never|rather\s+than|instead\s+of)\s+|\b\w+n't\s+)(?:an?\s+|the\s+|on\s+|in\s+)*"
+    r"[^,.;!?\n]*",
+    re.I,
+)
+_ADVERBS = re.compile(
+    r"\b(?:probably|likely|definitely|clearly|surely|certainly|obviously|just|only|mostly|very|"
+    r"most\s+likely|i\s+think|i\s+believe)\b",
     re.I,
 )
 
@@ -396,18 +403,22 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
     letters = {letter_index(m.group(1), n) for m in mentions}
     for m in reversed(mentions):
         last = last[: m.start()] + " " + last[m.end() :]
-    words = content_words(last)
+    words = content_words(_ADVERBS.sub(" ", last))
     hits: list[int] = []
     rule = "final-sentence-text"
     if len(sentences) == 1 and 0 < len(words) <= 3 and len(last.split()) <= 4:
         # "sad", "Happy.": a short reply whose words occur in exactly one option.
         hits = [i for i, o in enumerate(options) if _run_in(content_words(o), words)]
         rule = "short-option-words"
-    if len(hits) != 1:
-        longest = max(len(content_words(o)) for o in options)
-        if len(words) > longest + 8:
-            return Parse(None, "no-answer")
+    longest = max(len(content_words(o)) for o in options)
+    if len(hits) != 1 and len(words) <= longest + 8:
         hits, rule = options_in(last, options, loose=True), "final-sentence-text"
+    if len(hits) != 1 and 1 < len(sentences) <= 3:
+        # "There's a blue square. The tone is low.": a short reply naming one option's words
+        # across its sentences.
+        whole = _NEGATED_CLAUSE.sub(" ", body)
+        if not re.search(r"\b(?:no|nor|neither)\b|n't", whole, re.I):
+            hits, rule = options_in(whole, options, loose=True), "short-reply-words"
     if len(hits) != 1:
         return Parse(None, "no-answer" if not hits else "no-answer:several-options")
     if letters and letters != {hits[0]}:

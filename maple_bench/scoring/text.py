@@ -47,7 +47,9 @@ def clean_reply(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _BOXED.sub(r"\1", text)
     text = re.sub(r"\\text(?:bf)?\s*\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"(?m)^[ \t]*(?:>+|[-*•])[ \t]+", "", text)  # quote and bullet markers
     text = _MARKUP.sub("", text)
+    text = text.replace("【", "[").replace("】", "]")
     text = re.sub(r"</?(?:answer|final_answer|output)>", " ", text, flags=re.I)
     return text.strip()
 
