@@ -108,7 +108,7 @@ _SHORT = re.compile(
     r"\b(?:it's|it\s+is|it\s+must\s+be|it\s+should\s+be|it\s+would\s+be|must\s+be|has\s+to\s+be|"
     r"that's|that\s+is|is\s+probably|probably|likely|most\s+likely|definitely|clearly|"
     r"i\s+think|i\s+believe|i'd\s+say|i\s+would\s+say|i\s+guess|i'd\s+guess|i\s+would\s+guess|"
-    r"so|thus|therefore|hence|"
+    r"so|thus|therefore|hence|but|"
     r"i'm\s+going\s+with|i\s+am\s+going\s+with|(?:going\s+to|will|'ll)\s+say|is|are|"
     r"(?:corresponds?|points?|refers?)\s+to|matches|indicates|suggests|consistent\s+with|"
     r"aligns?\s+with|in\s+line\s+with)\b[\s,:]*(?:it's\s+|it\s+is\s+)?",
@@ -210,7 +210,8 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     opening = _OPENING.match(body)
     if opening:
         v = read_slot(body, 0, options, text_ok=False)
-        if v is not None and not _lists_options(body, lines, opening):
+        analysis = opening.group("pre") and len(_opening_echo(body, opening, options).split()) >= 4
+        if v is not None and not _lists_options(body, lines, opening) and not analysis:
             out.append(_Commit(opening.start(2), v, "opening-letter"))
     refusal = is_refusal(body)  # "As an AI, I cannot watch videos": a refusal, not None
     for start, _end in strong_none_spans(body):
@@ -230,7 +231,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
                                   r"maybe|perhaps|possibly|could|unclear|unsure)\b|n't|option|"
                                   r"choice", sentence, re.I)):  # fmt: skip
             hits = options_in(sentence, options, loose=True)
-            if len(hits) == 1:
+            if len(hits) == 1 and not _incidental(sentence, options[hits[0]]):
                 out.append(_Commit(m.start(), hits[0], "sentence-text"))
     # "The third option, violin.": an ordinal opening the reply.
     if (
@@ -250,6 +251,16 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
         if m.start() > 0:
             out.append(_Commit(m.start(), letter_index(m.group(1), n), "letter-line"))
     return sorted(out, key=lambda c: c.pos)
+
+
+def _opening_echo(body: str, opening: re.Match[str], options: Sequence[str]) -> str:
+    """The text after an opening "Option A:" up to the end of its sentence, or "" when it is
+    that option's own text ("Option D: Swimming" answers; "Option A: the tone is high, which
+    does not match" analyses)."""
+    rest = re.sub(r"^[\s).:,\-–—]+", "", body[opening.end() :])
+    echo = re.split(r"(?<=[.!?])\s|\n", rest, maxsplit=1)[0]
+    idx = ord(opening.group(2).upper()) - ord("A")
+    return "" if equal_option(echo, options) is not None else echo
 
 
 def _lists_options(body: str, lines: list[re.Match[str]], opening: re.Match[str]) -> bool:
@@ -421,9 +432,25 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
             hits, rule = options_in(whole, options, loose=True), "short-reply-words"
     if len(hits) != 1:
         return Parse(None, "no-answer" if not hits else "no-answer:several-options")
+    if rule != "short-option-words" and _incidental(body, options[hits[0]]):
+        return Parse(None, "no-answer:reported")
     if letters and letters != {hits[0]}:
         return Parse(None, "no-answer:letter-disagrees")
     return Parse(hits[0], rule)
+
+
+_REPORTED = re.compile(
+    r"\b(?:talk(?:s|ed|ing)?\s+about|mention(?:s|ed|ing)?|says?|said|saying|words?|called|named|"
+    r"about\s+being|used\s+to\s+be|yesterday|earlier|before)\b",
+    re.I,
+)
+
+
+def _incidental(text: str, option: str) -> bool:
+    """Whether the option's words come inside reported speech or another time ("she talks about
+    being happy yesterday"), not as the answer. Words of the option itself do not count."""
+    own = set(content_words(option))
+    return any(not set(content_words(m.group(0))) <= own for m in _REPORTED.finditer(text))
 
 
 def _run_in(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:

@@ -27,7 +27,7 @@ OUT = -3
 CONNECTOR = (
     r"(?:or|and|nor|is|was|seems|looks|would|should|because|since|as|then|vs|which|being|"
     r"seems|appears|matches|fits|describes|for|with|in|from|due|given|based|option|choice|"
-    r"answer|correct|right|here|only)"
+    r"answer|correct|right|here|only|rather|not|but)"
 )
 _LETTER = re.compile(
     r"""(?P<pre>(?i:option|choice|letter|answer)\s+)?([("\[{']?)\s*([A-Za-z])\s*([)"\]}']?)"""
@@ -62,8 +62,10 @@ _SLOT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])|[.!?]\s*$|\n|;|\s+(?:because|
 
 
 _NEGATIVE = (
-    r"\s*[:\-–—,]?\s*(?:is\s+|seems\s+|appears\s+|was\s+)?(?:not\b|n't\b|incorrect|wrong|false|no\b|✗|✘|❌|"
-    r"unlikely|ruled\s+out|eliminated|excluded|impossible|can\s+be\s+(?:ruled|eliminated|excluded))"
+    r"\s*[:\-–—,]?\s*(?:is\s+|seems\s+|appears\s+|was\s+)?(?:also\s+)?"
+    r"(?:(?:not\b|n't\b)(?!\s+(?:option\s+)?[(\[]?[A-Z][)\]]?(?![\w']))|incorrect|wrong|false|no\b|"
+    r"✗|✘|❌|unlikely|ruled\s+out|eliminated|excluded|impossible|close\b|tempting|plausible|"
+    r"possible|partially|can\s+be\s+(?:ruled|eliminated|excluded))"
 )
 
 
@@ -130,7 +132,12 @@ def read_slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> 
             return None  # "A is incorrect", "B: wrong": a ruled-out option
         echo = re.sub(r"^[ \t]*[).:,\-–—]+[ \t]*", "", body[end:])
         echo = "" if echo[:1] == "\n" else echo.strip()
-        if re.match(r"[(\[]?[A-Z](?:[).:\]]|\s|$)", echo) and not re.match(r"[AI]\s+[a-z]", echo):
+        other = re.match(r"[(\[]?([A-Z])(?:[).:\]]|\s|$)", echo)
+        if (
+            other
+            and letter_index(other.group(1), n) != value
+            and not re.match(r"[AI]\s+[a-z]", echo)
+        ):
             return HEDGE  # "A. B. C. D.", "(A) (B)": a list of letters, not an answer
         echo = _SLOT_END.split(echo, maxsplit=1)[0]
         if value >= 0 and not echo_agrees(echo, value, options):
