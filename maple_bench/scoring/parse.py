@@ -259,7 +259,6 @@ def _opening_echo(body: str, opening: re.Match[str], options: Sequence[str]) -> 
     does not match" analyses)."""
     rest = re.sub(r"^[\s).:,\-–—]+", "", body[opening.end() :])
     echo = re.split(r"(?<=[.!?])\s|\n", rest, maxsplit=1)[0]
-    idx = ord(opening.group(2).upper()) - ord("A")
     return "" if equal_option(echo, options) is not None else echo
 
 
