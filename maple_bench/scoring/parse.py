@@ -243,9 +243,14 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     for m in _LINE_VERDICT.finditer(body):
         out.append(_Commit(m.start(1), letter_index(m.group(1), n), "verdict"))
     # A letter closing the reply after a sentence ("... suggests anger. B").
-    tail = re.search(r"(?<=[.!?])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
+    tail = re.search(r"(?<=[.!?,])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
     if tail:
-        out.append(_Commit(tail.start(1), letter_index(tail.group(1), n), "closing-letter"))
+        value = letter_index(tail.group(1), n)
+        clause = re.split(r"[.!?\n]", body[: tail.start()])[-1]
+        named = options_in(clause, options, loose=True)
+        if value >= 0 and named and value not in named:
+            value = HEDGE  # "Dog barking, A.": the text beside the letter is another option's
+        out.append(_Commit(tail.start(1), value, "closing-letter"))
     # A letter alone on a later line ("...reasoning...\n\nB") commits like an opening letter.
     for m in re.finditer(r"(?m)^[ \t]*[(\[]?([A-Z])[)\]]?[ \t]*\.?[ \t]*$", body):
         if m.start() > 0:

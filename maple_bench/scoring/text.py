@@ -222,6 +222,8 @@ _WEAK_NONE = re.compile(
     rf"|\bno\s+{_STREAM}\s+(?:is\s+|was\s+)?(?:detected|heard|audible|present|visible)"
     rf"|\b(?:doesn't|does\s+not|don't|do\s+not|didn't|did\s+not)\s+(?:speak|talk|say\s+anything)"
     rf"|\bhear\s+nothing|\bnothing\s+(?:is\s+)?(?:heard|audible|said)"
+    rf"|\bsays?\s+nothing\s+about|\bnothing\s+(?:is\s+)?(?:said|shown|mentioned)\s+about"
+    rf"|^\W*no\s+{_STREAM}\W*$"
     rf"|\b(?:need|require)s?\s+(?:the\s+|an?\s+)?{_STREAM}\s+to\s+(?:answer|tell|know|determine)"
     rf"|\bno\s+(?:\w+\s+)?(?:information|info|evidence|indication|clues?|cues?)\b",
     re.I,
