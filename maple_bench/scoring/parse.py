@@ -93,7 +93,8 @@ _COPULA = r"(?:is|would\s+be|should\s+be|will\s+be|must\s+be|has\s+to\s+be|seems
 _STATEMENT = re.compile(
     rf"(?P<final>final\s+answer|final\s+choice|最终答案)\s*(?:{_COPULA}\s*)?[:=：]?"
     rf"|(?:(?:correct|right|best|closest|most\s+(?:likely|appropriate|accurate)|my|the)\s+)?"
-    rf"(?:answer|option|choice|pick|selection|guess|match|fit|conclusion)(?:\s+(?:to|for)\s+(?:the|this)\s+"
+    rf"(?:answer|option|choice|pick|selection|guess|match|fit|conclusion|response|output|prediction|"
+    rf"solution|result|reply|correct(?=\s*:))(?:\s+(?:to|for)\s+(?:the|this)\s+"
     rf"question)?[\"']?\s*(?:{_COPULA}\s*(?:option\s+|choice\s+)?|:|=|：|-(?=\s))"
     rf"|答案\s*(?:是|为|:|：)|(?:我\s*)?选(?:择)?",
     re.I,
@@ -126,7 +127,8 @@ _VERDICT = re.compile(
     r"""most\s+(?:likely|accurate|appropriate|suitable|plausible|fitting|consistent)|✓|✔)"""
     r"""(?![\w?])(?!\s*\?)"""
     r"""|(?<![\w'/])[("\[']?([A-Z])[)"\]']?\s+(?:best|most\s+(?:accurately|closely)|correctly)\s+"""
-    r"""(?:describes|matches|fits|answers|reflects|captures|represents)\b""",
+    r"""(?:describes|matches|fits|answers|reflects|captures|represents)\b"""
+    r"""|[✅✓✔]\s*[("\[']?([A-Z])[)"\]']?(?![\w'/])|(?<![\w'/])([A-Z])\s*[✅✓✔]""",
 )
 _MARKER = re.compile(
     r"\b(?:wait|no|nope|actually|correction|oops|i\s+mean|rather|instead|second\s+thought|"
@@ -202,7 +204,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
             if v is not None and v != NONE:
                 out.append(_Commit(m.start(), v, kind))
     for m in _VERDICT.finditer(body):
-        at = 1 if m.group(1) else 2
+        at = next(i for i in range(1, 5) if m.group(i))
         if _negated(body, m.start(at)) or re.match(r"\s*(?:is\s+)?not\b", body[m.end(at) :]):
             continue
         out.append(_Commit(m.start(), letter_index(m.group(at), n), "verdict"))
@@ -227,6 +229,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     for m in re.finditer(r"[^.!?\n]+", body):
         sentence = m.group(0)
         if (len(content_words(sentence)) <= longest + 3 and not _LETTER_MENTION.search(sentence)
+                and not re.search(_APPROX, sentence, re.I)
                 and not re.search(r"\b(?:not|no|never|but|however|although|or|if|whether|might|"
                                   r"maybe|perhaps|possibly|could|unclear|unsure)\b|n't|option|"
                                   r"choice", sentence, re.I)):  # fmt: skip
@@ -243,7 +246,9 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
     for m in _LINE_VERDICT.finditer(body):
         out.append(_Commit(m.start(1), letter_index(m.group(1), n), "verdict"))
     # A letter closing the reply after a sentence ("... suggests anger. B").
-    tail = re.search(r"(?<=[.!?,])\s+[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body)
+    tail = re.search(
+        r"(?:(?<=[.!?,])|(?<=->)|(?<=→)|(?<==>))\s*[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body
+    )
     if tail:
         value = letter_index(tail.group(1), n)
         clause = re.split(r"[.!?\n]", body[: tail.start()])[-1]
@@ -380,8 +385,13 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
     return _fallback_text(body, options)
 
 
+_APPROX = (
+    r"\b(?:at\s+least|at\s+most|more\s+than|less\s+than|fewer\s+than|around|approximately|roughly|"
+    r"nearly|almost|over|under|up\s+to|about|some)\s+(?:\d|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|eleven|twelve)\b"
+)
 _HEDGY = re.compile(
-    r"\b(?:or|maybe|perhaps|possibly|might|could|unclear|not\s+sure|unsure|hard\s+to\s+"
+    _APPROX + r"|\b(?:or|maybe|perhaps|possibly|might|could|unclear|not\s+sure|unsure|hard\s+to\s+"
     r"(?:say|tell)|difficult\s+to\s+(?:say|tell)|either|between)\b|\?",
     re.I,
 )

@@ -166,7 +166,8 @@ def read_slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> 
         return v - 1 if 1 <= v <= n else OUT
     hits = options_in(sentence, options)
     if len(hits) == 1 and not re.search(r"\b(?:or|maybe|perhaps|possibly|not)\b", sentence, re.I):
-        return hits[0]
+        beside = {letter_index(b, n) for b in re.findall(r"\(([A-Z])\)", sentence)}
+        return hits[0] if beside <= {hits[0]} else HEDGE  # "4 (D)" with 4 at C: contradiction
     return HEDGE if len(hits) > 1 else None
 
 

@@ -60,7 +60,7 @@ _NUMBER_WORDS = {
     "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
 }  # fmt: skip
-_FILLER = frozenset({"a", "an", "the", "is", "are", "was", "were"})
+_FILLER = frozenset({"a", "an", "the", "is", "are", "was", "were", "it", "s"})
 
 
 def normalize(text: str) -> str:
@@ -73,9 +73,11 @@ def normalize(text: str) -> str:
 
 def _stem(word: str) -> str:
     """A light suffix strip so tense and number do not split options ("passes" / "passing")."""
-    for suffix in ("ing", "es", "ed", "s"):
+    for suffix in ("ing", "es", "ed", "s", "y"):
         if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+            stem = word[: -len(suffix)]
+            # "sunny" -> "sun", "foggy" -> "fog"; "rainy" -> "rain", like "raining"
+            return stem[:-1] if stem[-1] == stem[-2] and stem[-1] not in "aeiouls" else stem
     return word
 
 
@@ -194,6 +196,7 @@ _STRONG_NONE = re.compile(
     r"among)\b"
     r"|\bno\s+way\s+of\s+(?:knowing|telling|determining)"
     r"|\b(?:it\s+is|it's|it\s+was)\s+(?:impossible|not\s+possible)\s+to\s+(?:say|answer)"
+    r"|\b(?:impossible|not\s+possible)\s+to\s+(?:see|hear|tell|know)\b"
     r"|\b(?:can\s*not|can't|could\s*not|unable\s+to)\s+(?:be\s+)?answer(?:ed)?\s+[^.\n]{0,40}?\b"
     r"(?:based\s+on|from|with|given|without)\b"
     r"|\bnot\s+applicable\b|(?<![\w/])n/a(?![\w/])"
@@ -218,7 +221,7 @@ _WEAK_NONE = re.compile(
     rf"mentioned|specified|included)"
     rf"|\b(?:has|have|with|contains?)\s+no\s+{_STREAM}"
     rf"|\b{_STREAM}(?:\s+track)?\s+(?:is|was|seems|appears)\s+(?:to\s+be\s+)?(?:empty|silent|blank|"
-    rf"missing|muted|absent)"
+    rf"missing|muted|absent|black|dark|completely\s+dark)"
     rf"|\bno\s+{_STREAM}\s+(?:is\s+|was\s+)?(?:detected|heard|audible|present|visible)"
     rf"|\b(?:doesn't|does\s+not|don't|do\s+not|didn't|did\s+not)\s+(?:speak|talk|say\s+anything)"
     rf"|\bhear\s+nothing|\bnothing\s+(?:is\s+)?(?:heard|audible|said)"
