@@ -296,10 +296,11 @@ def _resolve(commits: list[_Commit], body: str, none_idx: int | None) -> tuple[i
     if len(values) == 1:  # named after the first rule that committed to it
         return last.value, commits[0].kind
     # The last differing commitment before the last one.
-    prev = next(c for c in reversed(commits) if c.value != last.value)
+    at = max(i for i, c in enumerate(commits) if c.value != last.value)
+    prev, first = commits[at], commits[at + 1]  # the answer moved away from, the one moved to
     between = body[prev.pos + 1 : last.pos + 24]
-    if last.final or _MARKER.search(between):
-        return last.value, last.kind
+    if any(c.final for c in commits[at + 1 :]) or _MARKER.search(between):
+        return last.value, first.kind
     return HEDGE, "contradiction"
 
 
