@@ -39,7 +39,9 @@ def _caption(question: str, presentation: object) -> Sample:
 def test_mcq_prompt_ends_with_the_answer_anchor() -> None:
     text = mcq_prompt(_qa(), subtitles="hello there")
     assert text.startswith("Subtitles: hello there\n\nQuestion: What shape and tone?\nOptions:\nA.")
-    assert text.splitlines()[-1] == "Answer with only the letter (A, B, C or D) of the correct option."
+    assert (
+        text.splitlines()[-1] == "Answer with only the letter (A, B, C or D) of the correct option."
+    )
     assert "D. " + NONE_OPTION in text
     assert PROMPT_VERSION == "mcq-v2"
 
@@ -103,8 +105,15 @@ def _log_rows() -> list[dict[str, object]]:
     for i, (reply, (idx, correct, invalid)) in enumerate(replies):
         s = _qa(id=f"q{i}", video_id=f"v{i}", rmt=[V, A, S, VA][i])
         rows.append(
-            make_record(s, draw=0, raw_output=reply, parsed_index=idx, correct=correct,
-                        invalid=invalid, parsed_text=None if idx is None else OPTS[idx])  # fmt: skip
+            make_record(
+                s,
+                draw=0,
+                raw_output=reply,
+                parsed_index=idx,
+                correct=correct,
+                invalid=invalid,
+                parsed_text=None if idx is None else OPTS[idx],
+            )  # fmt: skip
         )
     return rows
 
