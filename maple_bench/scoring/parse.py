@@ -111,7 +111,8 @@ _SHORT = re.compile(
     r"i\s+think|i\s+believe|i'd\s+say|i\s+would\s+say|i\s+guess|i'd\s+guess|i\s+would\s+guess|"
     r"so|thus|therefore|hence|but|"
     r"i'm\s+going\s+with|i\s+am\s+going\s+with|(?:going\s+to|will|'ll)\s+say|is|are|"
-    r"(?:corresponds?|points?|refers?)\s+to|matches|indicates|suggests|consistent\s+with|"
+    r"(?:corresponds?|points?|refers?)\s+to|match(?:es)?|indicates?|suggests?|consistent\s+with|"
+    r"i'm\s+confident|i\s+am\s+confident|"
     r"aligns?\s+with|in\s+line\s+with)\b[\s,:]*(?:it's\s+|it\s+is\s+)?",
     re.I,
 )

@@ -63,7 +63,8 @@ _SLOT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])|[.!?]\s*$|\n|;|\s+(?:because|
 
 _NEGATIVE = (
     r"\s*[:\-–—,]?\s*(?:is\s+|seems\s+|appears\s+|was\s+)?(?:also\s+)?"
-    r"(?:(?:not\b|n't\b)(?!\s+(?:option\s+)?[(\[]?[A-Z][)\]]?(?![\w']))|incorrect|wrong|false|no\b|"
+    r"(?:(?:not\b|n't\b)(?!\s+(?:option\s+)?[(\[]?[A-Z][)\]]?(?![\w']))|incorrect|wrong|false|"
+    r"no\b(?!\s+doubt)|"
     r"✗|✘|❌|unlikely|ruled\s+out|eliminated|excluded|impossible|close\b|tempting|plausible|"
     r"possible|partially|can\s+be\s+(?:ruled|eliminated|excluded))"
 )
@@ -140,6 +141,15 @@ def read_slot(body: str, pos: int, options: Sequence[str], *, text_ok: bool) -> 
         ):
             return HEDGE  # "A. B. C. D.", "(A) (B)": a list of letters, not an answer
         echo = _SLOT_END.split(echo, maxsplit=1)[0]
+        same_sentence = not re.match(r"\s*[.!?]\s+[A-Z]", body[end:])
+        for m in re.finditer(r"(?<![\w'/])([A-Z])(?![\w'/])", echo if same_sentence else ""):
+            rest, before = echo[m.end() :], echo[: m.start()]
+            if m.group(1) in "AI" and re.match(r"\s+[a-z]", rest):
+                continue  # the article or the pronoun
+            if re.search(r"(?:\bnot|\bunlike|\bthan|\bof)\s*(?:option\s+)?[(\[]?$", before, re.I):
+                continue  # "B, not D"; "rather than D"
+            if 0 <= letter_index(m.group(1), n) != value:
+                return HEDGE  # "A (90%), B (10%)": another letter offered in the same breath
         if value >= 0 and not echo_agrees(echo, value, options):
             return HEDGE
         return value

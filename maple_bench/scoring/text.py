@@ -220,7 +220,7 @@ _WEAK_NONE = re.compile(
     rf"|\b(?:is|are|was|were)\s+not\s+(?:shown|provided|given|available|audible|visible|"
     rf"mentioned|specified|included)"
     rf"|\b(?:has|have|with|contains?)\s+no\s+{_STREAM}"
-    rf"|\b{_STREAM}(?:\s+track)?\s+(?:is|was|seems|appears)\s+(?:to\s+be\s+)?(?:empty|silent|blank|"
+    rf"|\b{_STREAM}(?:\s+track)?\s+(?:is|are|was|were|seems?|appears?)\s+(?:to\s+be\s+)?(?:empty|silent|blank|"
     rf"missing|muted|absent|black|dark|completely\s+dark)"
     rf"|\bno\s+{_STREAM}\s+(?:is\s+|was\s+)?(?:detected|heard|audible|present|visible)"
     rf"|\b(?:doesn't|does\s+not|don't|do\s+not|didn't|did\s+not)\s+(?:speak|talk|say\s+anything)"
