@@ -6,6 +6,7 @@ and their priority.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -81,6 +82,7 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=8192)
 def content_words(text: str) -> tuple[str, ...]:
     """Words that carry the option's meaning: articles and copulas dropped, number words as
     digits, a light stem.
