@@ -248,15 +248,23 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
         out.append(_Commit(m.start(1), letter_index(m.group(1), n), "verdict"))
     # A letter closing the reply after a sentence ("... suggests anger. B").
     tail = re.search(
-        r"(?:(?<=[.!?,])|(?<=->)|(?<=→)|(?<==>))\s*[(\[]?([A-Z])[)\]]?\s*[.!]?\s*$", body
+        r"(?P<end>[.!?]['\"]?)?(?:,|->|→|=>|(?P<colon>:))?(?<=\S)\s*[(\[]?(?P<letter>[A-Z])[)\]]?\s*[.!]?"
+        r"\s*$",
+        body,
     )
+    if tail and not (tail.group("end") or tail.group(0)[:1] in ",-→=:"):
+        tail = None  # the letter must follow a sentence end, a comma, an arrow or a colon
     if tail:
-        value = letter_index(tail.group(1), n)
-        clause = re.split(r"[.!?\n]", body[: tail.start()])[-1]
+        value = letter_index(tail.group("letter"), n)
+        same = "" if tail.group("end") else body[: tail.start()]
+        clause = re.split(r"[.!?\n]", same)[-1]
         named = options_in(clause, options, loose=True)
         if value >= 0 and named and value not in named:
             value = HEDGE  # "Dog barking, A.": the text beside the letter is another option's
-        out.append(_Commit(tail.start(1), value, "closing-letter"))
+        if tail.group("colon") and named != [value]:
+            tail = None  # "The video has a car: E." labels a reading; "orders a coffee: B" answers
+    if tail:
+        out.append(_Commit(tail.start("letter"), value, "closing-letter"))
     # A letter alone on a later line ("...reasoning...\n\nB") commits like an opening letter.
     for m in re.finditer(r"(?m)^[ \t]*[(\[]?([A-Z])[)\]]?[ \t]*\.?[ \t]*$", body):
         if m.start() > 0:
@@ -383,6 +391,8 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
         return as_index(*decided)
     # 4. Nothing committed.
     if none_idx is not None and is_weak_none(body):
+        if [i for i in options_in(body, options, loose=True) if i != none_idx]:
+            return Parse(None, "no-answer:missing-stream-and-content")  # grader hesitates
         return Parse(none_idx, "missing-stream")
     return _fallback_text(body, options)
 

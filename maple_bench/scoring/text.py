@@ -61,6 +61,7 @@ _NUMBER_WORDS = {
     "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
 }  # fmt: skip
+_PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
 _FILLER = frozenset({"a", "an", "the", "is", "are", "was", "were", "it", "s"})
 
 
@@ -120,8 +121,8 @@ def options_in(text: str, options: Sequence[str], *, loose: bool = False) -> lis
     order); an option contained in a longer hit ("red" inside "red circle") does not count."""
     words = content_words(text)
     opts = [content_words(o) for o in options]
-    if loose:
-        hits = [i for i, o in enumerate(opts) if o and set(o) <= set(words)]
+    if loose:  # pronouns aside: "the man asks" names "He asks for directions"
+        hits = [i for i, o in enumerate(opts) if o and set(o) - _PRONOUNS <= set(words)]
     else:
         hits = [i for i, o in enumerate(opts) if _contains(words, o)]
     return [i for i in hits if not any(j != i and _contains(opts[j], opts[i]) for j in hits)]
@@ -229,6 +230,8 @@ _WEAK_NONE = re.compile(
     rf"|\bhear\s+nothing|\bnothing\s+(?:is\s+)?(?:heard|audible|said)"
     rf"|\bsays?\s+nothing\s+about|\bnothing\s+(?:is\s+)?(?:said|shown|mentioned)\s+about"
     rf"|^\W*no\s+{_STREAM}\W*$"
+    rf"|\bonly\s+(?:see|hear|have|got)\s+(?:the\s+)?{_STREAM}\b"
+    rf"|\bonly\s+(?:the\s+)?{_STREAM}\s+(?:is|are|was|were)\s+(?:given|provided|available|shown)"
     rf"|\b(?:need|require)s?\s+(?:the\s+|an?\s+)?{_STREAM}\s+to\s+(?:answer|tell|know|determine)"
     rf"|\bno\s+(?:\w+\s+)?(?:information|info|evidence|indication|clues?|cues?)\b",
     re.I,
