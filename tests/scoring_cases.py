@@ -9,6 +9,10 @@ small models write. Labelling policy: a false content answer is worse than an in
 reply that hedges between options, or whose letter contradicts its printed option text, is
 invalid; a policy refusal is invalid, not None; the None option is credited only when the
 option set has one.
+
+The first block was written with the rules; each later batch was written and labelled before
+the rules were run on it (its misses were then fixed in the rules, or the label was reconsidered
+where the note says so), so the table also records what fresh replies looked like.
 """
 
 from __future__ import annotations
@@ -1840,4 +1844,46 @@ CASES: list[Case] = [
         "C",
         "commits to C (its explanation is a grader's concern, not a second answer)",
     ),
+    # ---- eleventh batch: written before the rules that read them, then labelled ----
+    ("The scene is set on a sandy beach with waves, so B.", "place", "B", ""),
+    ("Beach.", "place", "B", ""),
+    ("At the beach.", "place", "B", "c7: preposition differs from 'On a beach'"),
+    ("By the sea.", "place", "-", "not an option's words (label: grader hesitates)"),
+    ("Kitchen", "place", "A", ""),
+    ("In the kitchen, cooking.", "place", "A", ""),
+    ("It's an office: desks and computers.", "place", "D", ""),
+    ("Office or kitchen, hard to tell.", "place", "-", ""),
+    ("Inside a car (C).", "place", "C", ""),
+    ("Inside a car (D).", "place", "-", "c4: a car is C"),
+    ("The location appears to be a car interior. Answer C.", "place", "C", ""),
+    ("Answer C", "place", "C", ""),
+    ("answer C.", "place", "C", ""),
+    ("Answer C because of the seatbelts.", "place", "C", ""),
+    ("C because of the seatbelts.", "place", "C", ""),
+    ("C as the dashboard is visible.", "place", "C", ""),
+    ("C since the dashboard is visible.", "place", "C", ""),
+    ("The dashboard is visible, making C the answer.", "place", "C", ""),
+    ("This makes C the most likely answer.", "place", "C", ""),
+    ("That leaves C.", "place", "C", ""),
+    ("Only C remains.", "place", "C", ""),
+    ("By elimination, C.", "place", "C", ""),
+    ("Not A, not B, not D. C.", "place", "C", ""),
+    ("Green.", "color", "B", ""),
+    ("The color is green.", "color", "B", ""),
+    ("It's greenish.", "color", "-", "not the option's word (label: grader hesitates)"),
+    ("Dark green.", "color", "B", ""),
+    ("Green and blue.", "color", "-", "two options"),
+    ("Blue-green.", "color", "-", "two options"),
+    ("The object is green, not red.", "color", "B", ""),
+    ("red? no, green.", "color", "B", "c3: a question answered by a correction"),
+    ("B (green)", "color", "B", ""),
+    ("B (red)", "color", "-", "c4"),
+    ("The answer is green (B).", "color", "B", ""),
+    ("The answer is green (C).", "color", "-", "c4"),
+    ("The answer is B, green.", "color", "B", ""),
+    ("Option B - Green", "color", "B", ""),
+    ("Choice B", "color", "B", ""),
+    ("letter B", "color", "B", ""),
+    ("The letter B.", "color", "B", "the reply names a letter and nothing else"),
+    ("I see the letter B written on the wall.", "color", "-", "c6: 'letter B' in a description"),
 ]

@@ -102,7 +102,8 @@ _STATEMENT = re.compile(
 _CHOOSE = re.compile(
     r"\b(?:I\s+(?:would|will|'d|'ll)\s+(?:have\s+to\s+)?|I\s+)?(?:choose|chose|select|selected|"
     r"pick|picked|go\s+with|going\s+with|opt\s+for|answer\s+with|mark|circle|stay\s+with|"
-    r"stick\s+with|lean(?:ing)?\s+towards?|answer(?=\s+\(?[A-Za-z]\)?\s*[.!]?\s*$))\b",
+    r"stick\s+with|lean(?:ing)?\s+towards?|answer(?=\s+\(?[A-Za-z]\)?\s*[.!]?\s*$)|"
+    r"answer(?=\s+\(?[A-Z]\)?(?:\s*[.!,]|\s+(?:because|since|as)\b)))\b",
     re.I,
 )
 _SHORT = re.compile(
@@ -112,7 +113,7 @@ _SHORT = re.compile(
     r"so|thus|therefore|hence|but|"
     r"i'm\s+going\s+with|i\s+am\s+going\s+with|(?:going\s+to|will|'ll)\s+say|is|are|"
     r"(?:corresponds?|points?|refers?)\s+to|match(?:es)?|indicates?|suggests?|consistent\s+with|"
-    r"i'm\s+confident|i\s+am\s+confident|"
+    r"i'm\s+confident|i\s+am\s+confident|making|makes|leaves|leaving|by\s+elimination|"
     r"aligns?\s+with|in\s+line\s+with)\b[\s,:]*(?:it's\s+|it\s+is\s+)?",
     re.I,
 )
@@ -129,7 +130,8 @@ _VERDICT = re.compile(
     r"""(?![\w?])(?!\s*\?)"""
     r"""|(?<![\w'/])[("\[']?([A-Z])[)"\]']?\s+(?:best|most\s+(?:accurately|closely)|correctly)\s+"""
     r"""(?:describes|matches|fits|answers|reflects|captures|represents)\b"""
-    r"""|[✅✓✔]\s*[("\[']?([A-Z])[)"\]']?(?![\w'/])|(?<![\w'/])([A-Z])\s*[✅✓✔]""",
+    r"""|[✅✓✔]\s*[("\[']?([A-Z])[)"\]']?(?![\w'/])|(?<![\w'/])([A-Z])\s*[✅✓✔]"""
+    r"""|\b(?i:only)\s+(?:(?i:option)\s+)?([A-Z])\s+(?:remains|is\s+left|fits|works)\b""",
 )
 _MARKER = re.compile(
     r"\b(?:wait|no|nope|actually|correction|oops|i\s+mean|rather|instead|second\s+thought|"
@@ -205,7 +207,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
             if v is not None and v != NONE:
                 out.append(_Commit(m.start(), v, kind))
     for m in _VERDICT.finditer(body):
-        at = next(i for i in range(1, 5) if m.group(i))
+        at = next(i for i in range(1, 6) if m.group(i))
         if _negated(body, m.start(at)) or re.match(r"\s*(?:is\s+)?not\b", body[m.end(at) :]):
             continue
         out.append(_Commit(m.start(), letter_index(m.group(at), n), "verdict"))
@@ -227,8 +229,10 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
             out.append(_Commit(m.start(), eq, "sentence-text"))
     # A short statement naming exactly one option ("There are 5 people.") commits to it.
     longest = max(len(content_words(o)) for o in options)
-    for m in re.finditer(r"[^.!?\n]+", body):
+    for m in re.finditer(r"[^.!?\n]+(?!\?)", body):
         sentence = m.group(0)
+        if body[m.end() : m.end() + 1] == "?":
+            continue  # "red? no, green.": a question is not a statement
         if (len(content_words(sentence)) <= longest + 3 and not _LETTER_MENTION.search(sentence)
                 and not re.search(_APPROX, sentence, re.I)
                 and not re.search(r"\b(?:not|no|never|but|however|although|or|if|whether|might|"
@@ -360,7 +364,7 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
 
     # 1. The whole reply is one answer.
     whole = re.fullmatch(
-        r"""\s*(?:(?:the\s+)?(?:answer|option|choice)\s*(?:is\s*)?[:：]?\s*|选项|答案)?[("\[{'<]?\s*"""
+        r"""\s*(?:(?:the\s+)?(?:answer|option|choice|letter)\s*(?:is\s*)?[:：]?\s*|选项|答案)?[("\[{'<]?\s*"""
         r"""([A-Za-z])\s*[)"\]}'>]?\s*[.:;,!]?\s*""",
         body,
         re.I,
@@ -424,6 +428,8 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
 
     Letters printed beside the text ("Happy (A)") must agree with it.
     """
+    # "red? no, green.": a question the reply answers itself is not a hedge
+    body = re.sub(r"[^.!?\n]*\?\s*(?=(?:no|nope|wait|actually)\b)", "", body, flags=re.I)
     if _HEDGY.search(body):
         return Parse(None, "no-answer:hedge")
     n = len(options)
@@ -432,7 +438,8 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
         return Parse(None, "no-answer")
     if re.match(r"\W*(?:(?i:option|choice)\s+)?[(\[]?[A-Z][).:\]]", sentences[-1]):
         return Parse(None, "no-answer:option-line")  # "Option D: ...": a copied option
-    last = _NEGATED_CLAUSE.sub(" ", sentences[-1])
+    last = re.sub(r"^\W*(?:no|nope|wait|actually|sorry)\b[\s,]*", "", sentences[-1], flags=re.I)
+    last = _NEGATED_CLAUSE.sub(" ", last)
     if re.search(r"\b(?:no|nor|neither)\b|n't", last, re.I):
         return Parse(None, "no-answer:negation")
     mentions = [m for m in re.finditer(r"(?<![\w'/])\(?([A-Z])\)?(?![\w'/])", last)
@@ -445,7 +452,8 @@ def _fallback_text(body: str, options: Sequence[str]) -> Parse:
     rule = "final-sentence-text"
     if len(sentences) == 1 and 0 < len(words) <= 3 and len(last.split()) <= 4:
         # "sad", "Happy.": a short reply whose words occur in exactly one option.
-        hits = [i for i, o in enumerate(options) if _run_in(content_words(o), words)]
+        core = _without_places(words)
+        hits = [i for i, o in enumerate(options) if core and _run_in(_without_places(o), core)]
         rule = "short-option-words"
     longest = max(len(content_words(o)) for o in options)
     if len(hits) != 1 and len(words) <= longest + 8:
@@ -477,6 +485,12 @@ def _incidental(text: str, option: str) -> bool:
     being happy yesterday"), not as the answer. Words of the option itself do not count."""
     own = set(content_words(option))
     return any(not set(content_words(m.group(0))) <= own for m in _REPORTED.finditer(text))
+
+
+def _without_places(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """Content words without place prepositions ("At the beach" ~ "On a beach")."""
+    words = content_words(text) if isinstance(text, str) else text
+    return tuple(w for w in words if w not in ("in", "on", "at", "inside"))
 
 
 def _run_in(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:

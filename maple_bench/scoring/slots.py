@@ -27,7 +27,7 @@ OUT = -3
 CONNECTOR = (
     r"(?:or|and|nor|is|was|seems|looks|would|should|because|since|as|then|vs|which|being|"
     r"seems|appears|matches|fits|describes|for|with|in|from|due|given|based|option|choice|"
-    r"answer|correct|right|here|only|rather|not|but)"
+    r"answer|correct|right|here|only|rather|not|but|the)"
 )
 _LETTER = re.compile(
     r"""(?P<pre>(?i:option|choice|letter|answer)\s+)?([("\[{']?)\s*([A-Za-z])\s*([)"\]}']?)"""

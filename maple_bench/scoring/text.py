@@ -62,6 +62,7 @@ _NUMBER_WORDS = {
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
 }  # fmt: skip
 _PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
+_LOOSE_ASIDE = _PRONOUNS | {"in", "on", "at", "inside"}
 _FILLER = frozenset({"a", "an", "the", "is", "are", "was", "were", "it", "s"})
 
 
@@ -121,8 +122,11 @@ def options_in(text: str, options: Sequence[str], *, loose: bool = False) -> lis
     order); an option contained in a longer hit ("red" inside "red circle") does not count."""
     words = content_words(text)
     opts = [content_words(o) for o in options]
-    if loose:  # pronouns aside: "the man asks" names "He asks for directions"
-        hits = [i for i, o in enumerate(opts) if o and set(o) - _PRONOUNS <= set(words)]
+    if loose:  # pronouns and places' prepositions aside: "the man asks", "at the beach"
+        have = set(words)
+        hits = [
+            i for i, o in enumerate(opts) if set(o) - _LOOSE_ASIDE and set(o) - _LOOSE_ASIDE <= have
+        ]
     else:
         hits = [i for i, o in enumerate(opts) if _contains(words, o)]
     return [i for i in hits if not any(j != i and _contains(opts[j], opts[i]) for j in hits)]
