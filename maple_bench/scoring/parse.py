@@ -131,7 +131,8 @@ _VERDICT = re.compile(
     r"""|(?<![\w'/])[("\[']?([A-Z])[)"\]']?\s+(?:best|most\s+(?:accurately|closely)|correctly)\s+"""
     r"""(?:describes|matches|fits|answers|reflects|captures|represents)\b"""
     r"""|[✅✓✔]\s*[("\[']?([A-Z])[)"\]']?(?![\w'/])|(?<![\w'/])([A-Z])\s*[✅✓✔]"""
-    r"""|\b(?i:only)\s+(?:(?i:option)\s+)?([A-Z])\s+(?:remains|is\s+left|fits|works)\b""",
+    r"""|\b(?i:only)\s+(?:(?i:option)\s+)?([A-Z])\s+(?:remains|is\s+left|fits|works)\b"""
+    r"""|(?<![\w'/])[("\[']?([A-Z])[)"\]']?\s+(?:fits|matches|describes|works|applies)\s+best\b""",
 )
 _MARKER = re.compile(
     r"\b(?:wait|no|nope|actually|correction|oops|i\s+mean|rather|instead|second\s+thought|"
@@ -207,7 +208,7 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
             if v is not None and v != NONE:
                 out.append(_Commit(m.start(), v, kind))
     for m in _VERDICT.finditer(body):
-        at = next(i for i in range(1, 6) if m.group(i))
+        at = next(i for i in range(1, 7) if m.group(i))
         if _negated(body, m.start(at)) or re.match(r"\s*(?:is\s+)?not\b", body[m.end(at) :]):
             continue
         out.append(_Commit(m.start(), letter_index(m.group(at), n), "verdict"))
@@ -252,11 +253,11 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
         out.append(_Commit(m.start(1), letter_index(m.group(1), n), "verdict"))
     # A letter closing the reply after a sentence ("... suggests anger. B").
     tail = re.search(
-        r"(?P<end>[.!?]['\"]?)?(?:,|->|→|=>|(?P<colon>:))?(?<=\S)\s*[(\[]?(?P<letter>[A-Z])[)\]]?\s*[.!]?"
-        r"\s*$",
+        r"(?P<end>[.!?;]['\"]?)?(?:,|->|→|=>|(?P<colon>:))?(?<=\S)\s*(?P<open>[(\[])?(?P<letter>[A-Z])"
+        r"[)\]]?\s*[.!]?\s*$",
         body,
     )
-    if tail and not (tail.group("end") or tail.group(0)[:1] in ",-→=:"):
+    if tail and not (tail.group("end") or tail.group(0)[:1] in ",-→=:" or tail.group("open")):
         tail = None  # the letter must follow a sentence end, a comma, an arrow or a colon
     if tail:
         value = letter_index(tail.group("letter"), n)
@@ -265,7 +266,9 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
         named = options_in(clause, options, loose=True)
         if value >= 0 and named and value not in named:
             value = HEDGE  # "Dog barking, A.": the text beside the letter is another option's
-        if tail.group("colon") and named != [value]:
+        if re.search(r"\b(?:rather\s+than|not|instead\s+of|unlike)\b[^,;]*$", clause, re.I):
+            tail = None  # "angry (B) rather than calm (D)"
+        elif tail.group("colon") and named != [value]:
             tail = None  # "The video has a car: E." labels a reading; "orders a coffee: B" answers
     if tail:
         out.append(_Commit(tail.start("letter"), value, "closing-letter"))
@@ -292,7 +295,9 @@ def _lists_options(body: str, lines: list[re.Match[str]], opening: re.Match[str]
     return any(m.group(1).upper() != first for m in lines)
 
 
-def _resolve(commits: list[_Commit], body: str, none_idx: int | None) -> tuple[int, str] | None:
+def _resolve(
+    commits: list[_Commit], body: str, none_idx: int | None, options: Sequence[str]
+) -> tuple[int, str] | None:
     """The last commitment, when the reply moves to it on purpose; HEDGE when it wavers."""
     if not commits:
         return None
@@ -303,7 +308,7 @@ def _resolve(commits: list[_Commit], body: str, none_idx: int | None) -> tuple[i
         commits = [c if c.value != NONE else _Commit(c.pos, none_idx, c.kind, c.final)
                    for c in commits]  # fmt: skip
     last = commits[-1]
-    if last.value >= 0 and _wavers_after(body, last):
+    if last.value >= 0 and _wavers_after(body, last, options):
         return HEDGE, "hedge-after-answer"
     values = {c.value for c in commits}
     if len(values) == 1:  # named after the first rule that committed to it
@@ -331,14 +336,21 @@ _WAVER = re.compile(
 )
 
 
-def _wavers_after(body: str, last: _Commit) -> bool:
-    """Whether the reply offers another letter after its last answer ("D. Hmm, or maybe C")."""
+def _wavers_after(body: str, last: _Commit, options: Sequence[str]) -> bool:
+    """Whether the reply offers another answer after its last one ("D. Hmm, or maybe C", "D,
+    although they could also be sad")."""
     for m in _WAVER.finditer(body, last.pos):
         letter = m.group(1) or m.group(2)
         if ord(letter) - ord("A") != last.value and not (
             letter in "AI" and re.match(r"\s+[a-z]", body[m.end() :])
         ):
             return True
+    for m in re.finditer(r"\b(?:could|might|may|maybe|perhaps|possibly)\b", body[last.pos :], re.I):
+        rest = set(content_words(re.split(r"[.!?\n]", body[last.pos + m.end() :])[0]))
+        for word in rest:
+            owners = [i for i, o in enumerate(options) if word in content_words(o)]
+            if len(owners) == 1 and owners[0] != last.value:
+                return True  # a word only another option has ("could also be sad")
     return False
 
 
@@ -362,6 +374,11 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
             return Parse(None, f"{rule}:{'hedge' if value == HEDGE else 'out-of-range'}")
         return Parse(value, rule)
 
+    # A field label copied from the question ("Emotion: happy") is not part of the answer.
+    label = re.fullmatch(r"\s*(?!(?i:answer|option|choice|correct|final|the)\b)[A-Za-z]{2,}(?: [A-Za-z]{2,})?"
+                         r":\s*([^\n:]+?)\s*", body)  # fmt: skip
+    if label and len(label.group(1).split()) <= 4:
+        body = label.group(1)
     # 1. The whole reply is one answer.
     whole = re.fullmatch(
         r"""\s*(?:(?:the\s+)?(?:answer|option|choice|letter)\s*(?:is\s*)?[:：]?\s*|选项|答案)?[("\[{'<]?\s*"""
@@ -390,7 +407,7 @@ def parse_reply(text: str | None, options: Sequence[str]) -> Parse:
         keep[a:b] = [False] * (b - a)
     body = "".join(c for c, k in zip(body, keep) if k)
     # 3. Committed answers: the last one that the reply moves to on purpose.
-    decided = _resolve(_commitments(body, options), body, none_idx)
+    decided = _resolve(_commitments(body, options), body, none_idx, options)
     if decided is not None:
         return as_index(*decided)
     # 4. Nothing committed.
