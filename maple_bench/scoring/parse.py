@@ -237,7 +237,8 @@ def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
         if (len(content_words(sentence)) <= longest + 3 and not _LETTER_MENTION.search(sentence)
                 and not re.search(_APPROX, sentence, re.I)
                 and not re.search(r"\b(?:not|no|never|but|however|although|or|if|whether|might|"
-                                  r"maybe|perhaps|possibly|could|unclear|unsure)\b|n't|option|"
+                                  r"maybe|perhaps|possibly|could|unclear|unsure|also|note)\b|n't|"
+                                  r"option|"
                                   r"choice", sentence, re.I)):  # fmt: skip
             hits = options_in(sentence, options, loose=True)
             if len(hits) == 1 and not _incidental(sentence, options[hits[0]]):

@@ -189,7 +189,8 @@ _STRONG_NONE = re.compile(
     r"|\b(?:can\s*not|can't|could\s*not|couldn't|unable\s+to|not\s+(?:possible|able)\s+to|"
     r"impossible\s+to|no\s+way\s+to|not\s+be\s+able\s+to)\s+(?:be\s+)?(?:reliably\s+|accurately\s+|"
     r"confidently\s+|definitively\s+|clearly\s+)?(?:determined?|tell|told|known?|identif(?:y|ied)|"
-    r"infer(?:red)?|confirm(?:ed)?|judged?|ascertain(?:ed)?|deduced?|verif(?:y|ied)|answered)\b"
+    r"infer(?:red)?|confirm(?:ed)?|judged?|ascertain(?:ed)?|deduced?|verif(?:y|ied)|answered|counted|"
+    r"made\s+from)\b"
     r"|\b(?:undeterminable|indeterminable|not\s+determinable|undetermined|unanswerable)\b"
     r"|\b(?:information|info|evidence|context|data|inputs?)\s+(?:\w+\s+){0,2}(?:is|are|was|were)\s+"
     r"(?:insufficient|inadequate|lacking|not\s+enough|not\s+sufficient)"
@@ -237,6 +238,8 @@ _WEAK_NONE = re.compile(
     rf"|\bsays?\s+nothing\s+about|\bnothing\s+(?:is\s+)?(?:said|shown|mentioned)\s+about"
     rf"|^\W*no\s+{_STREAM}\W*$"
     rf"|\bonly\s+(?:see|hear|have|got)\s+(?:the\s+)?{_STREAM}\b"
+    rf"|\b{_STREAM},?\s+(?:which|that)\s+(?:is\s+not|are\s+not|was\s+not|were\s+not|isn't|aren't|"
+    rf"wasn't|weren't)\s+(?:provided|given|available|included|shown|present)"
     rf"|\bonly\s+(?:the\s+)?{_STREAM}\s+(?:is|are|was|were)\s+(?:given|provided|available|shown)"
     rf"|\b(?:need|require)s?\s+(?:the\s+|an?\s+)?{_STREAM}\s+to\s+(?:answer|tell|know|determine)"
     rf"|\bno\s+(?:\w+\s+)?(?:information|info|evidence|indication|clues?|cues?)\b",
