@@ -81,6 +81,8 @@ class Parse:
 
 @dataclass(frozen=True)
 class _Commit:
+    """One committed answer: where it starts, what it holds, which rule found it."""
+
     pos: int
     value: int  # option index, NONE, HEDGE or OUT
     kind: str
@@ -186,6 +188,7 @@ def _restated_inline(body: str, options: Sequence[str]) -> list[tuple[int, int]]
 
 
 def _commitments(body: str, options: Sequence[str]) -> list[_Commit]:
+    """Every committed answer in the reply (step 3), in the order they appear."""
     n = len(options)
     out: list[_Commit] = []
     for m in _STATEMENT.finditer(body):
