@@ -61,8 +61,30 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--plots", type=Path, help="write PNG charts (by tag, by condition) to this dir")
     p.add_argument("--json", action="store_true", help="print the results JSON instead of tables")
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="QA logs: re-read every reply with the current scorer instead of the log's verdicts "
+        "(the scorer version goes into the results); lists the rows whose verdict changed",
+    )
+    p.add_argument(
+        "--llm-extract",
+        action="store_true",
+        help="QA logs, off by default, implies --rescore: send replies the rules leave invalid "
+        "to the judge model (--judge-backend/--judge-model) as a choice extractor; its answers "
+        "are cached and recorded per row and in the results",
+    )
+    p.add_argument(
+        "--extract-cache",
+        type=Path,
+        help="choice-extractor cache JSONL (default: choice_cache.jsonl beside the log)",
+    )
+    p.add_argument(
+        "--rescored-log", type=Path, help="write the re-read sample log (JSONL) to this path"
+    )
     g = p.add_argument_group(
-        "caption judge (captions only; a configured judge that fails is an error)"
+        "LLM judge (caption scores; with --llm-extract, the QA choice extractor); "
+        "a configured judge that fails is an error"
     )
     g.add_argument(
         "--judge-backend",
@@ -193,6 +215,10 @@ def run_score(args: argparse.Namespace) -> int:
     log_path = find_log(args.log, args.task)
     df = read_sample_log(log_path)
     jc = _judge_config(args)
+    rescored = None
+    if args.rescore or args.llm_extract:
+        df, rescored = _rescore(args, df, jc, log_path)
+        jc = None  # the judge served as the choice extractor, not as a caption judge
     if jc is not None:
         from evaluators.captions import judge_log, make_judge
 
@@ -210,6 +236,15 @@ def run_score(args: argparse.Namespace) -> int:
             "decoding": jc.decoding(),
             "scale": jc.scale,
         }
+    if rescored is not None:
+        task = results["maple"]["task"]
+        results["maple"]["provenance"]["scorer_version"] = rescored["scorer_version"]
+        results["configs"][task]["rescored"] = {
+            "scorer_version": rescored["scorer_version"],
+            "n_changed": len(rescored["changed"]),
+        }
+        if "choice_extractor" in rescored:
+            results["configs"][task]["choice_extractor"] = rescored["choice_extractor"]
     if args.out:
         write_results(args.out, results)
     if args.plots:
@@ -219,6 +254,52 @@ def run_score(args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _rescore(args: argparse.Namespace, df: Any, jc: Any, log_path: Path) -> tuple[Any, dict]:
+    """Re-read a QA log with the current scorer (and the LLM extractor when asked for)."""
+    from evaluators.rescore import ChoiceExtractor, rescore_log
+
+    if not (df["task"] == "qa").all():
+        raise ValueError(f"{log_path}: --rescore/--llm-extract apply to QA logs, not captions")
+    extractor = None
+    if args.llm_extract:
+        if jc is None:
+            raise ValueError(
+                "--llm-extract needs the judge model: --judge-backend and --judge-model"
+            )
+        from evaluators.captions import make_judge
+        from evaluators.captions.judge import VerdictCache
+
+        cache = VerdictCache(args.extract_cache or log_path.parent / "choice_cache.jsonl")
+        extractor = ChoiceExtractor(make_judge(jc), cache)
+    df, summary = rescore_log(df, extractor)
+    changed = summary["changed"]
+    print(f"rescored {len(df)} rows with scorer {summary['scorer_version']}: "
+          f"{len(changed)} verdicts changed", file=sys.stderr)  # fmt: skip
+    for c in changed:
+        print(
+            f"  row {c['row']} {c['doc_id']} draw {c['draw']}: {c['old_parsed_index']} -> "
+            f"{c['new_parsed_index']} (correct {c['old_correct']} -> {c['new_correct']}, "
+            f"{c['rule']}): {str(c['raw_output'])[:120]!r}",
+            file=sys.stderr,
+        )
+    if extractor is not None:
+        ce = summary["choice_extractor"]
+        print(f"LLM choice extractor {ce['judge_id']}: read {ce['n_extracted']} replies the rules "
+              f"left invalid ({ce['n_model_calls']} model calls)", file=sys.stderr)  # fmt: skip
+    if args.rescored_log:
+        from evaluators.samplelog import SampleLogWriter
+
+        args.rescored_log.unlink(missing_ok=True)
+        with SampleLogWriter(args.rescored_log, fsync=False) as w:
+            w.write_many(_plain(r) for r in df.to_dict("records"))
+    return df, summary
+
+
+def _plain(rec: dict[str, Any]) -> dict[str, Any]:
+    """A DataFrame row back to JSON-safe values (NaN -> None)."""
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()}
 
 
 @_reports_errors("compare")

@@ -25,7 +25,7 @@ LOG_FIELDS: tuple[str, ...] = (
     "doc_id", "question_id", "video_id", "task", "rmt", "presentation", "condition",
     "none_reason", "draw", "options", "target", "target_index", "raw_output", "parsed_index",
     "parsed_text", "correct", "invalid", "error", "error_type", "delivered", "item_hash",
-    "prompt_hash", "references", "judge",
+    "prompt_hash", "references", "judge", "prompt_version", "scorer",
 )  # fmt: skip
 """Every line carries exactly these keys (readers may rely on them)."""
 
@@ -58,8 +58,15 @@ def make_record(
     prompt_hash: str | None = None,
     item_hash_: str | None = None,
     judge: Any = None,
+    scorer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One log line for ``sample`` (draw ``draw``). An ``error`` makes the line count as wrong."""
+    """One log line for ``sample`` (draw ``draw``). An ``error`` makes the line count as wrong.
+
+    ``scorer`` is :meth:`maple_bench.scoring.Score.provenance` (scorer version and deciding rule)
+    for a scored QA reply; ``prompt_version`` is always the current prompt wording's version.
+    """
+    from maple_bench.prompts import PROMPT_VERSION
+
     is_caption = sample.task == "caption"
     if error is not None:
         correct, invalid = (None, None) if is_caption else (False, False)
@@ -88,6 +95,8 @@ def make_record(
         "prompt_hash": prompt_hash,
         "references": list(sample.captions),
         "judge": judge,
+        "prompt_version": PROMPT_VERSION,
+        "scorer": scorer,
     }
 
 

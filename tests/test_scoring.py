@@ -6,7 +6,9 @@ import pytest
 
 from maple_bench.modality import VA, A
 from maple_bench.schema import NONE_OPTION, Sample
-from maple_bench.scoring import parse_answer, reward, score
+from maple_bench.scoring import parse_answer, parse_reply, reward, score
+from tests.scoring_cases import CASES as LABELLED
+from tests.scoring_cases import OPTION_SETS
 
 OPTS = [
     "red circle, high tone",
@@ -81,6 +83,56 @@ CASES: list[tuple[str, list[str], int | None]] = [
 @pytest.mark.parametrize(("reply", "options", "expected"), CASES)
 def test_parse_answer_table(reply: str, options: list[str], expected: int | None) -> None:
     assert parse_answer(reply, options) == expected
+
+
+def _label_index(label: str) -> int | None:
+    return None if label == "-" else ord(label) - ord("A")
+
+
+@pytest.mark.parametrize(
+    ("reply", "key", "label", "note"), LABELLED, ids=[f"{i}:{c[1]}" for i, c in enumerate(LABELLED)]
+)
+def test_labelled_replies(reply: str, key: str, label: str, note: str) -> None:
+    """Each reply is read as the grader's label (tests/scoring_cases.py says why)."""
+    options = OPTION_SETS[key]
+    got = parse_reply(reply, options)
+    assert got.index == _label_index(label), f"{note} (rule {got.rule})"
+
+
+def test_labelled_table_covers_every_failure_class() -> None:
+    assert len(LABELLED) >= 200
+    assert len({c[0] for c in LABELLED}) >= 190  # mostly distinct replies
+    for cls in ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"):
+        n = sum(1 for c in LABELLED if c[3].startswith(cls) or f"/{cls}" in c[3])
+        assert n >= 8, f"class {cls} has only {n} cases"
+    assert {c[1] for c in LABELLED} == set(OPTION_SETS)
+    sizes = {len(o) for o in OPTION_SETS.values()}
+    assert min(sizes) == 4 and max(sizes) == 8
+    invalid = [c for c in LABELLED if c[2] == "-"]
+    with_none = [c for c in LABELLED if NONE_OPTION in OPTION_SETS[c[1]] and c[2] != "-"
+                 and OPTION_SETS[c[1]][ord(c[2]) - 65] == NONE_OPTION]  # fmt: skip
+    assert len(invalid) >= 60 and len(with_none) >= 30
+
+
+def test_no_invalid_or_none_reply_is_read_as_a_content_option() -> None:
+    """The worst error: a grader's invalid/None read as a content option. Zero on the table."""
+    worst = []
+    for reply, key, label, _ in LABELLED:
+        options = OPTION_SETS[key]
+        idx = parse_answer(reply, options)
+        grader_none = label == "-" or options[ord(label) - 65] == NONE_OPTION
+        if grader_none and idx is not None and options[idx] != NONE_OPTION:
+            worst.append((reply, label, idx))
+    assert worst == []
+
+
+def test_rule_names_say_which_rule_decided() -> None:
+    opts = OPTION_SETS["shape"]
+    assert parse_reply("B", opts).rule == "whole-letter"
+    assert parse_reply("Option A is wrong. Answer: B", opts).rule == "answer-statement"
+    assert parse_reply("B. Wait, no, C.", opts).rule == "self-correction"
+    assert parse_reply("A or B", opts).rule.endswith("hedge")
+    assert parse_reply("<think>unfinished", opts).rule == "empty"
 
 
 def test_table_is_large_enough() -> None:

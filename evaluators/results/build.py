@@ -38,7 +38,7 @@ RUN_META = "run_meta.json"
 
 _DATASET_KEYS = ("repo_id", "revision", "config", "split", "ids_hash", "content_hash")
 _MODEL_KEYS = ("id", "revision", "dtype", "adapter")
-_PROV_KEYS = ("prompt_hash", "chat_template_hash", "git_hash")
+_PROV_KEYS = ("prompt_hash", "chat_template_hash", "git_hash", "prompt_version", "scorer_version")
 _CONFIG_KEYS = ("model", "model_args", "batch_size", "device")
 
 

@@ -275,6 +275,7 @@ class Runner:
                 "media": media_prov,
                 "model": self.adapter.provenance(),
                 "prompt_version": fields["prompt_version"],
+                "scorer_version": _scorer_version(),
                 "chat_template_hash": self.adapter.provenance().get("chat_template_hash"),
                 "seeds": {"seed": self.config.seed, "per_item": "sha256(seed|doc_id|draw)[:8]"},
                 "versions": library_versions(),
@@ -373,7 +374,7 @@ class Runner:
         s = score(sample, output)
         return make_record(
             sample, raw_output=output, parsed_index=s.parsed_index, parsed_text=s.parsed_text,
-            correct=s.correct, invalid=s.invalid, **common,
+            correct=s.correct, invalid=s.invalid, scorer=s.provenance(), **common,
         )  # fmt: skip
 
     # -- merge and results -----------------------------------------------------------------------
@@ -410,6 +411,12 @@ def final_records(records: list[dict[str, Any]], order: list[str], k: int) -> li
         )
     rank = {d: i for i, d in enumerate(order)}
     return sorted(seen.values(), key=lambda r: (rank[r["doc_id"]], r["draw"]))
+
+
+def _scorer_version() -> str:
+    from maple_bench.scoring import SCORER_VERSION
+
+    return SCORER_VERSION
 
 
 def _media_provenance(media_config: Any) -> dict[str, Any]:

@@ -37,9 +37,6 @@ from maple_bench.schema import (
 )
 from maple_bench.schema.storage import COLUMNS
 
-CAPTION_INSTRUCTION = "Describe the video using the inputs you are given."
-"""The instruction stored as the question of caption samples whose source gives none."""
-
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")
 
@@ -366,7 +363,9 @@ def caption_rows(
                     id=rid or f"{video_id}__{rmt.name}",
                     question_id=_field_text(row, cmap, "question_id", loc),
                     video_id=video_id,
-                    question=question or CAPTION_INSTRUCTION,
+                    # Empty when the source gives no instruction: maple_bench.prompts words it
+                    # for the streams actually presented (the one place prompts are written).
+                    question=question or "",
                     rmt=rmt,
                     presentation=pres,
                     task="caption",

@@ -82,7 +82,7 @@ class Sample:
     video_id: str
     """The source video; clusters for the bootstrap and the unit of train/test splits."""
     question: str
-    """The question (captioning: the instruction)."""
+    """The question (captioning: the source's instruction, or empty for the default prompt)."""
     rmt: Tag
     """Required Modality Tag: the minimal streams needed to answer."""
     options: tuple[str, ...] = ()
@@ -116,9 +116,15 @@ class Sample:
             raise SchemaError("empty sample id", row_id=str(self.id), field="id")
         if not isinstance(self.video_id, str) or not self.video_id.strip():
             raise SchemaError("empty video_id", row_id=rid, field="video_id")
-        if not isinstance(self.question, str) or not self.question.strip():
+        if not isinstance(self.question, str) or (
+            self.task != "caption" and not self.question.strip()
+        ):
             raise SchemaError(
-                "empty question", row_id=rid, field="question", hint="every row needs a question"
+                "empty question",
+                row_id=rid,
+                field="question",
+                hint="every QA row needs a question (a caption row may leave it empty: the "
+                "prompt then asks about the presented streams)",
             )
         if self.task not in TASK_KINDS:
             raise SchemaError(

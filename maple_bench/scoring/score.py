@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maple_bench.schema import Sample
-from maple_bench.scoring.parse import parse_answer
+from maple_bench.scoring.parse import SCORER_VERSION, parse_reply
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,12 @@ class Score:
     """Index of the option the reply picked (None when invalid)."""
     parsed_text: str | None
     """Text of that option (None when invalid)."""
+    rule: str = ""
+    """The parser rule that decided (see :mod:`maple_bench.scoring.parse`)."""
+
+    def provenance(self) -> dict[str, str]:
+        """The sample log's ``scorer`` field: the scorer version and the rule that decided."""
+        return {"version": SCORER_VERSION, "rule": self.rule}
 
 
 def score(sample: Sample, output: str | None) -> Score:
@@ -29,14 +35,18 @@ def score(sample: Sample, output: str | None) -> Score:
             f"sample {sample.id!r} is a {sample.task} item; captions are scored by the "
             "caption metrics (evaluators.captions), not by the multiple-choice scorer"
         )
-    idx = parse_answer(output, sample.options)
+    parsed = parse_reply(output, sample.options)
+    idx = parsed.index
     if idx is None:
-        return Score(correct=False, invalid=True, parsed_index=None, parsed_text=None)
+        return Score(
+            correct=False, invalid=True, parsed_index=None, parsed_text=None, rule=parsed.rule
+        )
     return Score(
         correct=idx == sample.answer_index,
         invalid=False,
         parsed_index=idx,
         parsed_text=sample.options[idx],
+        rule=parsed.rule,
     )
 
 
