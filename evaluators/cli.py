@@ -41,7 +41,10 @@ def _add_run_parser(sub: Any) -> None:
             "into the same --output resumes; a different model/task/media spec is refused."
         ),
     )
-    p.add_argument("--task", help="task name (see `maple-eval ls`)")
+    p.add_argument(
+        "--task", "--tasks", dest="task",
+        help="task name, or several as a,b,c (each writes <output>/<task>/; see `maple-eval ls`)",
+    )  # fmt: skip
     p.add_argument("--model", help="adapter name, or name:pretrained (e.g. causal_lm:/ckpt)")
     p.add_argument("--model-args", default=None, help="adapter args: k=v,k=v (pretrained=DIR,...)")
     p.add_argument("--data", help="local dataset / synth folder, or a Hub repo id")
@@ -49,13 +52,19 @@ def _add_run_parser(sub: Any) -> None:
     p.add_argument("--media-root", help="folder the media paths are relative to")
     p.add_argument("--output", help="run folder (default eval_results/<task>__<model>)")
     p.add_argument("--config", help="run YAML; flags given on the command line override it")
-    p.add_argument("--limit", type=int, help="only the first N items")
+    p.add_argument(
+        "--limit",
+        help="a count (21) or a fraction (0.1) of the items, sampled per tag with --seed",
+    )
     p.add_argument(
         "--presentations", help="only items shown as these, e.g. S or S,VS (text models)"
     )
     p.add_argument("--k", type=int, help="draws per item (pass@1 = mean over draws)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int, help="base seed (per-item seeds, --limit sampling)")
+    p.add_argument(
+        "--batch-size",
+        help="requests per model call, or auto (served: 4 x concurrency; local: halve on OOM)",
+    )
     p.add_argument("--num-workers", type=int, help="media decoding worker processes")
     p.add_argument("--prefetch-factor", type=int, help="video groups each worker decodes ahead")
     p.add_argument("--frames", type=int, help="frames per clip")
@@ -103,15 +112,26 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from evaluators.runner.run import run_eval
+    from evaluators.runner.run import run_tasks
 
     config = config_from_args(args)
-    outcome = run_eval(config)
-    if outcome.results is not None:
-        summary = _summary(outcome.results, config.task)
-        print(f"{config.task} / {config.model}: {summary}")
+    status = 0
+    for outcome in run_tasks(config):
+        results = outcome.results
+        if results is None:  # not rank 0
+            continue
+        task = results["maple"]["task"]
+        print(f"{task} / {config.model}: {_summary(results, task)}")
         print(f"results: {outcome.results_path}\nsample log: {outcome.log_path}")
-    return 0
+        if outcome.all_failed:
+            first = " ".join(str(outcome.first_error).split())
+            print(
+                f"maple-eval run: error: every item of {task} failed ({outcome.n_errors} of "
+                f"{outcome.n_records}); first: {first}",
+                file=sys.stderr,
+            )
+            status = 1
+    return status
 
 
 def _summary(results: dict[str, Any], task: str) -> str:

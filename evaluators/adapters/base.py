@@ -46,6 +46,21 @@ class Request:
         return self.input.sample
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One reply with what it cost (served models) or why it failed (one item, not the run)."""
+
+    text: str
+    """The model's reply ("" when it failed)."""
+    usage: dict[str, Any] | None = None
+    """Token usage and latency (``prompt_tokens``, ``completion_tokens``, ``latency_s``,
+    ``attempts``), logged per item; None for local models."""
+    error: str | None = None
+    """Why no reply came back (after retries); the item is logged as failed."""
+    error_type: str | None = None
+    """Class name of the failure."""
+
+
 class ModelAdapter(abc.ABC):
     """Base class of every adapter. Subclasses set ``name``, ``accepts`` and ``generate``."""
 
@@ -79,6 +94,11 @@ class ModelAdapter(abc.ABC):
     @abc.abstractmethod
     def generate(self, requests: Sequence[Request]) -> list[str]:
         """One reply per request, in order."""
+
+    def replies(self, requests: Sequence[Request]) -> list[Reply]:
+        """:meth:`generate` with per-item usage and failures (what the runner calls). Adapters
+        that talk to a server override it; local models keep this default."""
+        return [Reply(text=t) for t in self.generate(requests)]
 
     def provenance(self) -> dict[str, Any]:
         """Model id / revision / dtype / adapter / chat template hash, for the results file."""

@@ -21,10 +21,13 @@ VERSIONED_PACKAGES = (
     "av", "decord", "torchcodec", "tokenizers", "pyarrow",
 )  # fmt: skip
 
-# Adapter args that change speed or memory but never the answers.
+# Adapter args that change speed or memory but never the answers. For served models the
+# endpoint (a restarted server on another port) and the transport settings are recorded in the
+# provenance but do not make a new run: the served model's name does.
 RUNTIME_ONLY_ARGS = frozenset(
-    {"batch_size", "attn_implementation", "device_map", "low_cpu_mem_usage"}
-)
+    {"batch_size", "attn_implementation", "device_map", "low_cpu_mem_usage", "base_url",
+     "api_key_env", "max_concurrency", "timeout_s", "max_retries", "backoff_s"}
+)  # fmt: skip
 
 
 def library_versions() -> dict[str, str | None]:
