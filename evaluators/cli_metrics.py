@@ -160,14 +160,18 @@ def run_score(args: argparse.Namespace) -> int:
         log_path, task=args.task, n_bootstrap=args.n_bootstrap, seed=args.seed, log=df
     )
     if jc is not None:
+        from evaluators.results.build import lm_eval_value
+
         task = results["maple"]["task"]
-        results["configs"][task]["judge"] = {
+        judge = {
             "judge_id": jc.judge_id,
             "prompt_template": jc.template,
             "prompt_hash": jc.prompt_hash,
             "decoding": jc.decoding(),
             "scale": jc.scale,
         }
+        results["maple"]["task_config"]["judge"] = judge
+        results["configs"][task]["judge"] = lm_eval_value(judge)  # lm-eval: strings only
     if args.out:
         write_results(args.out, results)
     if args.plots:
