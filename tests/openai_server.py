@@ -217,20 +217,43 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer()
 
     def _answer(self) -> None:
-        from jsonschema import Draft202012Validator
-
         st, f = self.state, self.state.faults
+        deadline = time.perf_counter() + f.latency_s
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         # Counted only while no reply has been written: the client is surely still waiting.
         with st.lock:
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
-        if f.latency_s:
-            time.sleep(f.latency_s)
-        with st.lock:
-            st.in_flight -= 1
+        self._counted = True
+        try:
+            self._reply(raw, deadline)
+        finally:
+            self._uncount()
+
+    def _uncount(self) -> None:
+        if getattr(self, "_counted", False):
+            with self.state.lock:
+                self.state.in_flight -= 1
+            self._counted = False
+
+    def _wait(self, deadline: float) -> None:
+        """Answer at ``deadline``: a fixed latency per request, checking time included."""
+        left = deadline - time.perf_counter()
+        if left > 0:
+            time.sleep(left)
+        self._uncount()  # about to answer: the client may send its next request any moment
+
+    def _json_at(self, deadline: float, code: int, obj: Any,
+                 headers: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        self._wait(deadline)
+        self._json(code, obj, headers)
+
+    def _reply(self, raw: bytes, deadline: float) -> None:
+        from jsonschema import Draft202012Validator
+
+        st, f = self.state, self.state.faults
         if self.path.rstrip("/") != "/v1/chat/completions":
-            self._json(404, {"error": {"message": f"no route {self.path}"}})
+            self._json_at(deadline, 404, {"error": {"message": f"no route {self.path}"}})
             return
         rid = self.headers.get("X-Request-Id", "")
         with st.lock:
@@ -239,20 +262,21 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization")
         if st.api_key is not None and auth != f"Bearer {st.api_key}":
             # Echo the header back, as careless servers do: the client must redact it.
-            self._json(401, {"error": {"message": f"bad key {auth}"}})
+            self._json_at(deadline, 401, {"error": {"message": f"bad key {auth}"}})
             return
         u = _unit(rid.split("#")[0])
         if f.always_500:
-            self._json(500, {"error": {"message": "internal error (always_500)"}})
+            self._json_at(deadline, 500, {"error": {"message": "internal error (always_500)"}})
             return
         if attempt < f.times:
             if u < f.rate_429:
-                self._json(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
+                self._json_at(deadline, 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
                 return
             if u < f.rate_429 + f.rate_500:
-                self._json(500, {"error": {"message": "internal error"}})
+                self._json_at(deadline, 500, {"error": {"message": "internal error"}})
                 return
             if u < f.rate_429 + f.rate_500 + f.rate_malformed:
+                self._wait(deadline)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -261,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
-            self._json(400, {"error": {"message": "body is not JSON"}})
+            self._json_at(deadline, 400, {"error": {"message": "body is not JSON"}})
             return
         problems = [e.message for e in Draft202012Validator(REQUEST_SCHEMA).iter_errors(body)]
         exp = st.expected.get(rid.split("#")[0])
@@ -270,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problems:
             with st.lock:
                 st.violations.append(f"{rid}: {'; '.join(problems)[:300]}")
-            self._json(400, {"error": {"message": "; ".join(problems)[:300]}})
+            self._json_at(deadline, 400, {"error": {"message": "; ".join(problems)[:300]}})
             return
         assert exp is not None
         streams, frames, audio_s, video_audio, _ = inspect_request(body)
@@ -290,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
             if bad:
                 st.violations.append(f"{rid}: {'; '.join(bad)}")
         letter = _wrong(exp.answer) if bad else exp.answer
-        self._json(200, {
+        self._json_at(deadline, 200, {
             "id": f"chatcmpl-{rid}", "object": "chat.completion", "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": letter},
                          "finish_reason": "stop"}],

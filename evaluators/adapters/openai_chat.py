@@ -170,6 +170,28 @@ def encode_jpeg(frame: Any, quality: int) -> bytes:
     return buf.getvalue()
 
 
+_ENCODED: dict[bytes, str] = {}
+"""Per-process cache of encoded media data URLs, keyed by a hash of the decoded content: the
+presentations of one question share their frames (V, VS) or frames + soundtrack (VA, VAS), so
+each distinct clip is encoded once per worker."""
+
+
+def _cached_url(kind: str, arrays: Sequence[Any], make: Any) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(kind.encode(), digest_size=20)
+    for a in arrays:
+        h.update(str((a.shape, str(a.dtype))).encode())
+        h.update(a.tobytes())
+    key = h.digest()
+    url = _ENCODED.get(key)
+    if url is None:
+        if len(_ENCODED) >= 64:
+            _ENCODED.pop(next(iter(_ENCODED)))
+        url = _ENCODED[key] = make()
+    return url
+
+
 def content_parts(model_input: Any, prompt: str, settings: EndpointSettings) -> dict[str, Any]:
     """The user message's content parts (and request extras) for one presented item."""
     parts: list[dict[str, Any]] = []
@@ -178,15 +200,16 @@ def content_parts(model_input: Any, prompt: str, settings: EndpointSettings) -> 
     if settings.format == "vllm":
         if frames is not None:
             mux = audio is not None and model_input.use_audio_in_video and settings.audio_in_video
-            url = _data_url("video/mp4", encode_mp4(frames, audio if mux else None))
+            arrays = [frames.data, frames.timestamps] + ([audio.data] if mux else [])
+            url = _cached_url("mp4", arrays, lambda: _data_url(
+                "video/mp4", encode_mp4(frames, audio if mux else None)))  # fmt: skip
             parts.append({"type": "video_url", "video_url": {"url": url}})
             if mux:
                 extra["mm_processor_kwargs"] = {"use_audio_in_video": True}
                 audio = None
         if audio is not None:
-            parts.append(
-                {"type": "audio_url", "audio_url": {"url": _data_url("audio/wav", encode_wav(audio))}}
-            )
+            url = _cached_url("wav", [audio.data], lambda: _data_url("audio/wav", encode_wav(audio)))
+            parts.append({"type": "audio_url", "audio_url": {"url": url}})
     else:
         if frames is not None:
             for frame in frames.data:

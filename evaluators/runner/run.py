@@ -6,10 +6,14 @@ Read :meth:`Runner.execute` first; every other method is one step of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
 import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -319,7 +323,12 @@ class Runner:
         self._batch_size = self._resolve_batch_size()
         pending: list[Prepared] = []
         n = 0
-        with SampleLogWriter(path) as writer:
+        # A served model's batches overlap: the next one is queued while the last one is in
+        # flight, so the request pool never idles between batches (records stay in order).
+        overlap = isinstance(getattr(self.adapter, "max_in_flight", None), int)
+        self._queue: deque[tuple[list[Prepared], Future[list[Reply]]]] = deque()
+        self._submitter = ThreadPoolExecutor(max_workers=2) if overlap else None
+        with SampleLogWriter(path) as writer, _shutdown(self._submitter):
             for group in iter_prepared(
                 group_by_video(work), self.media_config, num_workers=c.num_workers,
                 prefetch_factor=c.prefetch_factor, preparer=self.adapter.preparer(),
@@ -343,6 +352,8 @@ class Runner:
                         ctx.check_peers()
             if pending:
                 n += self._generate(pending, writer, bar)
+            while self._queue:
+                n += self._write_oldest(writer, bar)
         bar.close()
         return n
 
@@ -380,14 +391,28 @@ class Runner:
         return run()  # type: ignore[no-any-return]
 
     def _generate(self, batch: list[Prepared], writer: SampleLogWriter, bar: Any) -> int:
-        assert self.adapter is not None
         reqs = [
             Request(p.input, p.prompt or "", p.item.draw, p.item.seed, p.prepared) for p in batch
         ]
-        outputs = self._replies(reqs)
-        if len(outputs) != len(reqs):
+        if self._submitter is None:
+            return self._write(batch, self._replies(reqs), writer, bar)
+        self._queue.append((batch, self._submitter.submit(self._replies, reqs)))
+        n = 0
+        while len(self._queue) > 1:  # one batch in flight, the next one queued behind it
+            n += self._write_oldest(writer, bar)
+        return n
+
+    def _write_oldest(self, writer: SampleLogWriter, bar: Any) -> int:
+        batch, future = self._queue.popleft()
+        return self._write(batch, future.result(), writer, bar)
+
+    def _write(
+        self, batch: list[Prepared], outputs: list[Reply], writer: SampleLogWriter, bar: Any
+    ) -> int:
+        assert self.adapter is not None
+        if len(outputs) != len(batch):
             raise RuntimeError(
-                f"adapter {self.adapter.name!r} returned {len(outputs)} replies for {len(reqs)} requests"
+                f"adapter {self.adapter.name!r} returned {len(outputs)} replies for {len(batch)} requests"
             )
         writer.write_many(self._record(p, out) for p, out in zip(batch, outputs))
         bar.update(len(batch))
@@ -462,6 +487,16 @@ def _media_provenance(media_config: Any) -> dict[str, Any]:
     base.setdefault("audio", media_config.audio.key())
     base.setdefault("policy", media_config.policy)
     return base
+
+
+@contextlib.contextmanager
+def _shutdown(pool: ThreadPoolExecutor | None) -> Iterator[None]:
+    """Shut ``pool`` down on the way out (an error cancels what was queued)."""
+    try:
+        yield
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _progress(total: int, enabled: bool, task: str) -> Any:
