@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
 # CLI flag -> RunConfig key, for flags that override the YAML config only when given.
 _OVERRIDES = (
     "task", "model", "data", "revision", "media_root", "output", "limit", "presentations", "k", "seed",
+    "scoring",
     "batch_size", "num_workers", "prefetch_factor", "frames", "fps", "max_pixels", "audio_rate", "masking",
     "backend", "device", "dtype", "cache_dir", "synth_per_tag", "dist_timeout_s",
 )  # fmt: skip
@@ -60,6 +61,12 @@ def _add_run_parser(sub: Any) -> None:
         "--presentations", help="only items shown as these, e.g. S or S,VS (text models)"
     )
     p.add_argument("--k", type=int, help="draws per item (pass@1 = mean over draws)")
+    p.add_argument(
+        "--scoring",
+        choices=("generate", "loglikelihood"),
+        help="generate (default: parse the reply) or loglikelihood (lm-eval acc/acc_norm over "
+        "the options; causal_lm, qwen2_5_omni)",
+    )
     p.add_argument("--seed", type=int, help="base seed (per-item seeds, --limit sampling)")
     p.add_argument(
         "--batch-size",

@@ -212,6 +212,9 @@ def build_results(
     if captions is not None:
         for k in ("bleu4", "rouge_l", "cider_d"):
             metrics[k] = (captions["lexical"]["overall"][k], None)
+    choice = _choice_block(df)
+    if choice is not None:
+        metrics["acc_norm"] = (choice["acc_norm"], choice["acc_norm_stderr"])
     for k, (value, stderr) in metrics.items():
         if num(value) is None:
             continue
@@ -281,6 +284,7 @@ def build_results(
             "headline": headline,
             "headline_ci": headline_ci,
             "captions": captions,
+            "choice_scoring": choice,
             "task_config": tcfg,
             "run_config": cfg,
             "provenance": prov,
@@ -295,6 +299,25 @@ def build_results(
     if results["total_evaluation_time_seconds"] is None:
         del results["total_evaluation_time_seconds"]
     return _jsonable(results)
+
+
+def _choice_block(df: pd.DataFrame) -> dict[str, Any] | None:
+    """Log-likelihood scoring (``--scoring loglikelihood``): lm-eval's ``acc`` and ``acc_norm``
+    over every (item, draw) record (a failed record counts as wrong), with their standard
+    errors (sample standard deviation / sqrt(n), as lm-eval's ``mean_stderr``)."""
+    if "choice" not in df or not any(isinstance(c, Mapping) for c in df["choice"]):
+        return None
+    acc, acc_norm = [], []
+    for c, target in zip(df["choice"], df["target_index"]):
+        ok = isinstance(c, Mapping) and target is not None and not pd.isna(target)
+        acc.append(float(ok and int(c["pick"]) == int(target)))
+        acc_norm.append(float(ok and int(c["pick_norm"]) == int(target)))
+
+    def stderr(x: list[float]) -> float | None:
+        return float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else None
+
+    return {"n": len(acc), "acc": float(np.mean(acc)), "acc_stderr": stderr(acc),
+            "acc_norm": float(np.mean(acc_norm)), "acc_norm_stderr": stderr(acc_norm)}  # fmt: skip
 
 
 def lm_eval_value(value: Any) -> str | bool | None:

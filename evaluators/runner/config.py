@@ -46,6 +46,10 @@ class RunConfig:
     """Keep only items shown under these presentations (e.g. ``("S",)`` for a text-only model)."""
     k: int = 1
     """Draws per item; pass@1 is the mean over draws."""
+    scoring: str = "generate"
+    """``generate`` (the reply is parsed and scored) or ``loglikelihood`` (each option's
+    continuation scored by the model; lm-eval's ``acc`` and ``acc_norm``; local causal LMs and
+    the Qwen thinker, multiple-choice tasks)."""
     seed: int = 0
     """Base seed: per-item seeds derive from it and the item id, so sharding never changes them."""
     batch_size: int | str = 8
@@ -89,6 +93,10 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.masking not in MASKING_POLICIES:
             raise ConfigError(f"masking {self.masking!r}: expected one of {MASKING_POLICIES}")
+        if self.scoring not in ("generate", "loglikelihood"):
+            raise ConfigError(
+                f"scoring {self.scoring!r}: expected 'generate' or 'loglikelihood'"
+            )
         if self.k < 1:
             raise ConfigError(f"k must be >= 1 (got {self.k})")
         if isinstance(self.batch_size, str):

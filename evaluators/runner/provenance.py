@@ -94,7 +94,11 @@ def fingerprint_fields(
     from maple_bench.prompts import PROMPT_VERSION
 
     kwargs = {k: v for k, v in config.adapter_kwargs().items() if k not in RUNTIME_ONLY_ARGS}
+    extra: dict[str, Any] = {}
+    if getattr(config, "scoring", "generate") != "generate":  # the default keeps old fingerprints
+        extra["scoring"] = config.scoring
     return {
+        **extra,
         "task": task.name,
         "task_version": task.version,
         "dataset": {

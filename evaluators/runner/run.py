@@ -214,6 +214,16 @@ class Runner:
         )
         # Refuse streams the model cannot take BEFORE loading it (class-level declaration).
         check_task_kind(self.adapter_cls, self.spec.sample_kind)  # type: ignore[arg-type]
+        if c.scoring != "generate":
+            if c.scoring not in self.adapter_cls.scoring_methods:
+                raise ConfigError(
+                    f"--scoring {c.scoring}: adapter {c.adapter_name!r} does not score options "
+                    f"by log-likelihood (adapters that do: causal_lm, qwen2_5_omni)"
+                )
+            if self.spec.sample_kind != "qa":
+                raise ConfigError(
+                    f"--scoring {c.scoring}: task {self.spec.name!r} has no options to score"
+                )
         check_streams(self.adapter_cls, self._presentations(), policy=c.masking)  # type: ignore[arg-type]
 
     def _presentations(self) -> list[Any]:
@@ -292,6 +302,7 @@ class Runner:
                 "prompt_version": fields["prompt_version"],
                 "chat_template_hash": self.adapter.provenance().get("chat_template_hash"),
                 "seeds": {"seed": self.config.seed, "per_item": "sha256(seed|doc_id|draw)[:8]"},
+                "scoring": _scoring_provenance(self.config.scoring),
                 "versions": library_versions(),
                 "git_hash": git_hash(),
             },
@@ -371,17 +382,18 @@ class Runner:
 
     def _replies(self, reqs: list[Request]) -> list[Reply]:
         assert self.adapter is not None
+        adapter = self.adapter
+        call = adapter.choice_replies if self.config.scoring == "loglikelihood" else adapter.replies
         if not self._auto:
-            return self.adapter.replies(reqs)
+            return call(reqs)
         from accelerate.utils import find_executable_batch_size
 
-        adapter = self.adapter
 
         @find_executable_batch_size(starting_batch_size=self._batch_size)  # type: ignore[misc]
         def run(bs: int) -> list[Reply]:
             out: list[Reply] = []
             for i in range(0, len(reqs), bs):
-                out += adapter.replies(reqs[i : i + bs])
+                out += call(reqs[i : i + bs])
             if bs < self._batch_size:
                 log.info("batch size auto: %d -> %d after running out of memory",
                          self._batch_size, bs)  # fmt: skip
@@ -392,7 +404,8 @@ class Runner:
 
     def _generate(self, batch: list[Prepared], writer: SampleLogWriter, bar: Any) -> int:
         reqs = [
-            Request(p.input, p.prompt or "", p.item.draw, p.item.seed, p.prepared) for p in batch
+            Request(p.input, p.prompt or "", p.item.draw, p.item.seed, p.prepared, p.item.sample)
+            for p in batch
         ]
         if self._submitter is None:
             return self._write(batch, self._replies(reqs), writer, bar)
@@ -422,7 +435,8 @@ class Runner:
         sample = p.item.sample
         common: dict[str, Any] = dict(draw=p.item.draw, delivered=p.delivered,
                                       prompt_hash=p.prompt_hash, item_hash_=item_hash(sample),
-                                      usage=reply.usage if reply is not None else None)  # fmt: skip
+                                      usage=reply.usage if reply is not None else None,
+                                      choice=reply.choice if reply is not None else None)  # fmt: skip
         error, error_type = p.error, p.error_type
         if error is None and reply is not None and reply.error is not None:
             error, error_type = reply.error, reply.error_type
@@ -477,6 +491,21 @@ def final_records(records: list[dict[str, Any]], order: list[str], k: int) -> li
         )
     rank = {d: i for i, d in enumerate(order)}
     return sorted(seen.values(), key=lambda r: (rank[r["doc_id"]], r["draw"]))
+
+
+def _scoring_provenance(method: str) -> dict[str, Any]:
+    """How answers were obtained (recorded in the results' provenance)."""
+    if method != "loglikelihood":
+        return {"method": "generate", "parse": "maple_bench.scoring.parse_answer"}
+    from evaluators.adapters.loglik import PLAIN_ANSWER_CUE
+
+    return {
+        "method": "loglikelihood",
+        "continuation": "'<letter>. <option>' (leading space, after "
+        f"{PLAIN_ANSWER_CUE!r}, for models without a chat template)",
+        "acc": "argmax of the summed continuation log-probability",
+        "acc_norm": "argmax of the log-probability per UTF-8 byte of the continuation",
+    }
 
 
 def _media_provenance(media_config: Any) -> dict[str, Any]:
