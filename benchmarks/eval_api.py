@@ -88,7 +88,9 @@ def main() -> None:
         with LoopbackServer(expected_from_samples(samples)) as s:
             run_once(raw, root / "warmup", s.base_url, 8, args.workers, limit=14)
         for conc in (1, 8):
-            with LoopbackServer(expected_from_samples(samples), Faults(latency_s=args.latency)) as s:
+            with LoopbackServer(
+                expected_from_samples(samples), Faults(latency_s=args.latency)
+            ) as s:
                 secs, loop = run_once(raw, root / f"c{conc}", s.base_url, conc, args.workers)
             assert s.state.violations == [], s.state.violations[:3]
             res = json.loads((root / f"c{conc}" / "results.json").read_text())
@@ -101,8 +103,10 @@ def main() -> None:
     for conc, n, secs, loop, seen, acc in rows:
         print(f"{conc:>9} {n:>6} {secs:>7.2f} {n / secs:>8.2f} {loop:>7.2f} {n / loop:>8.2f} "
               f"{seen:>9} {acc:>5.3f}")  # fmt: skip
-    print(f"throughput ratio 8 vs 1: whole run {rows[0][2] / rows[1][2]:.2f}x, "
-          f"evaluation loop {rows[0][3] / rows[1][3]:.2f}x (target >= 6x)")
+    print(
+        f"throughput ratio 8 vs 1: whole run {rows[0][2] / rows[1][2]:.2f}x, "
+        f"evaluation loop {rows[0][3] / rows[1][3]:.2f}x (target >= 6x)"
+    )
     same = results[1] == results[8]
     print(f"results files identical (answers, metrics, CIs): {'yes' if same else 'NO'}")
 

@@ -141,7 +141,9 @@ class ServerState:
 
 
 def _decode_b64(url_or_data: str) -> bytes:
-    return base64.b64decode(url_or_data.split(",", 1)[1] if url_or_data.startswith("data:") else url_or_data)
+    return base64.b64decode(
+        url_or_data.split(",", 1)[1] if url_or_data.startswith("data:") else url_or_data
+    )
 
 
 def decode_mp4(blob: bytes) -> tuple[int, float]:
@@ -200,7 +202,7 @@ def _wrong(letter: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     state: ServerState  # set on the subclass made per server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _json(self, code: int, obj: Any, headers: Mapping[str, str] | None = None) -> None:
@@ -213,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         self._answer()
 
     def _answer(self) -> None:
@@ -270,7 +272,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if attempt < f.times:
             if u < f.rate_429:
-                self._json_at(deadline, 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
+                self._json_at(
+                    deadline, 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"}
+                )
                 return
             if u < f.rate_429 + f.rate_500:
                 self._json_at(deadline, 500, {"error": {"message": "internal error"}})
@@ -328,7 +332,9 @@ class LoopbackServer:
 
     def __init__(self, expected: Mapping[str, Expected], faults: Faults | None = None,
                  api_key: str | None = None) -> None:  # fmt: skip
-        self.state = ServerState(expected=dict(expected), faults=faults or Faults(), api_key=api_key)
+        self.state = ServerState(
+            expected=dict(expected), faults=faults or Faults(), api_key=api_key
+        )
         handler = type("Handler", (_Handler,), {"state": self.state})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -353,6 +359,4 @@ def expected_from_samples(samples: Any, frames: int = 8) -> dict[str, Expected]:
     """The server's answer table for a task's items (true letter, presentation, frame count)."""
     from maple_bench.schema import option_letter
 
-    return {
-        s.id: Expected(option_letter(s.answer_index), s.shown.name, frames) for s in samples
-    }
+    return {s.id: Expected(option_letter(s.answer_index), s.shown.name, frames) for s in samples}

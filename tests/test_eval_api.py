@@ -144,9 +144,11 @@ def test_every_item_failed_exits_non_zero_with_one_line_and_no_key(
     assert len(err_lines) == 1 and "HTTP 401" in err_lines[0] and "***" in err_lines[0]
     assert SECRET not in res.stderr + res.stdout
     assert SECRET not in _all_text(tmp_path / "f")
-    with LoopbackServer(expected, Faults(always_500=True)) as srv:
-        with pytest.raises(AllItemsFailed, match="HTTP 500"):
-            evaluate("synth_qa_plus", "openai_chat:m", data=str(raw), limit=7, progress=False,
+    with (
+        LoopbackServer(expected, Faults(always_500=True)) as srv,
+        pytest.raises(AllItemsFailed, match="HTTP 500"),
+    ):
+        evaluate("synth_qa_plus", "openai_chat:m", data=str(raw), limit=7, progress=False,
                      output=str(tmp_path / "g"), num_workers=0,
                      model_args=f"base_url={srv.base_url},max_retries=0")  # fmt: skip
 

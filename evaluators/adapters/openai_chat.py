@@ -208,7 +208,9 @@ def content_parts(model_input: Any, prompt: str, settings: EndpointSettings) -> 
                 extra["mm_processor_kwargs"] = {"use_audio_in_video": True}
                 audio = None
         if audio is not None:
-            url = _cached_url("wav", [audio.data], lambda: _data_url("audio/wav", encode_wav(audio)))
+            url = _cached_url(
+                "wav", [audio.data], lambda: _data_url("audio/wav", encode_wav(audio))
+            )
             parts.append({"type": "audio_url", "audio_url": {"url": url}})
     else:
         if frames is not None:
@@ -265,7 +267,9 @@ class OpenAIChatAdapter(ModelAdapter):
 
     @classmethod
     def create(cls, kwargs: dict[str, Any], **runtime: Any) -> OpenAIChatAdapter:
-        allowed = {f: getattr(EndpointSettings, f, None) for f in EndpointSettings.__dataclass_fields__}
+        allowed = {
+            f: getattr(EndpointSettings, f, None) for f in EndpointSettings.__dataclass_fields__
+        }
         allowed["pretrained"] = None
         args = pop_args(kwargs, allowed, cls.name)
         model = args.pop("model") or args.pop("pretrained")
@@ -343,7 +347,7 @@ class OpenAIChatAdapter(ModelAdapter):
         t_start = time.perf_counter()
         last = "no attempt made"
         attempt = 0
-        for attempt in range(self.settings.max_retries + 1):  # noqa: B007 - used after the loop
+        for attempt in range(self.settings.max_retries + 1):
             retry_after: str | None = None
             t0 = time.perf_counter()
             try:

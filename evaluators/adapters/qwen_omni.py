@@ -140,7 +140,9 @@ class QwenOmniAdapter(ModelAdapter):
 
         out = []
         for r in requests:
-            item = r.prepared if r.prepared is not None else self.builder.build(r.input, r.prompt)[0]
+            item = (
+                r.prepared if r.prepared is not None else self.builder.build(r.input, r.prompt)[0]
+            )
             conts = continuations(r.sample.options, chat=True)
             rows, lens = [], []
             for c in conts:

@@ -240,8 +240,11 @@ def build_results(
         "versions": {task: version if isinstance(version, (int, float, str)) else None},
         "n-shot": {task: int(tcfg.get("num_fewshot", 0) or 0)},
         "higher_is_better": {
-            task: {m.split(",")[0]: HIGHER_IS_BETTER.get(m.split(",")[0], True)
-                   for m in task_results if "," in m and "_stderr," not in m}
+            task: {
+                m.split(",")[0]: HIGHER_IS_BETTER.get(m.split(",")[0], True)
+                for m in task_results
+                if "," in m and "_stderr," not in m
+            }
         },  # fmt: skip
         "n-samples": {
             task: {

@@ -94,9 +94,7 @@ class RunConfig:
         if self.masking not in MASKING_POLICIES:
             raise ConfigError(f"masking {self.masking!r}: expected one of {MASKING_POLICIES}")
         if self.scoring not in ("generate", "loglikelihood"):
-            raise ConfigError(
-                f"scoring {self.scoring!r}: expected 'generate' or 'loglikelihood'"
-            )
+            raise ConfigError(f"scoring {self.scoring!r}: expected 'generate' or 'loglikelihood'")
         if self.k < 1:
             raise ConfigError(f"k must be >= 1 (got {self.k})")
         if isinstance(self.batch_size, str):

@@ -81,7 +81,7 @@ def write_run_results(run: FinishedRun) -> dict[str, Any]:
     prov = dict(meta.get("provenance", {}))
     prov["prompt_hash"] = prompt_set_hash(records)
     n_err = sum(1 for r in records if r.get("error"))
-    timing = {
+    timing: dict[str, Any] = {
         "total_seconds": round(wall_s, 3),
         "start_time": time.time() - wall_s,
         "items_per_second": round(len(records) / wall_s, 3) if wall_s > 0 else None,

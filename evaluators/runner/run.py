@@ -20,6 +20,7 @@ from typing import Any
 
 from evaluators.adapters import ADAPTERS, Reply, Request, build_adapter, check_streams
 from evaluators.adapters.base import ModelAdapter, check_task_kind
+from evaluators.results import RUN_META
 from evaluators.runner.config import ConfigError, RunConfig, split_tasks
 from evaluators.runner.data import (
     Prepared,
@@ -30,7 +31,6 @@ from evaluators.runner.data import (
     shard_of,
 )
 from evaluators.runner.distributed import DistContext, RunFailed
-from evaluators.runner.results import RESULTS, FinishedRun, write_json_atomic, write_run_results
 from evaluators.runner.provenance import (
     diff_fields,
     fingerprint_fields,
@@ -40,6 +40,7 @@ from evaluators.runner.provenance import (
     select_device,
     select_dtype,
 )
+from evaluators.runner.results import RESULTS, FinishedRun, write_json_atomic, write_run_results
 from evaluators.samplelog import (
     SampleLogWriter,
     done_keys,
@@ -49,7 +50,6 @@ from evaluators.samplelog import (
     read_log,
     record_key,
 )
-from evaluators.results import RUN_META
 from evaluators.tasks import LoadedTask, TaskSpec, get_task, load_task
 
 log = logging.getLogger(__name__)
@@ -387,7 +387,6 @@ class Runner:
         if not self._auto:
             return call(reqs)
         from accelerate.utils import find_executable_batch_size
-
 
         @find_executable_batch_size(starting_batch_size=self._batch_size)  # type: ignore[misc]
         def run(bs: int) -> list[Reply]:

@@ -129,7 +129,9 @@ def load_task(
     return LoadedTask(spec, samples, Path(root) if root is not None else None, prov)
 
 
-LIMIT_RULE = "per-tag: seeded sample of round(n * share of tag), at least 1 per tag, task order kept"
+LIMIT_RULE = (
+    "per-tag: seeded sample of round(n * share of tag), at least 1 per tag, task order kept"
+)
 """How ``--limit`` picks items (recorded in the dataset provenance)."""
 
 
