@@ -116,3 +116,30 @@ def test_loglikelihood_is_refused_where_it_cannot_apply(raw: Path, tmp_path: Pat
         run_eval(RunConfig(task="synth_qa_plus", model="solver", data=str(raw), num_workers=0,
                            output=str(tmp_path / "s"), scoring="loglikelihood", progress=False))  # fmt: skip
     assert not (tmp_path / "s").exists()
+
+
+def test_qwen_left_padded_options_score_as_each_option_alone(
+    raw: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Options of different lengths share one left-padded forward pass; each score must equal
+    the option scored alone (no padding), or the thinker's positions are wrong."""
+    import evaluators.adapters.loglik as ll
+    from evaluators.adapters import Request, build_adapter
+    from evaluators.tasks import get_task, load_task
+    from maple_bench.present import MediaConfig, present
+    from maple_bench.prompts import prompt_for
+
+    task = load_task(get_task("synth_qa_plus"), data=str(raw), presentations=("VA",), limit=1)
+    sample = task.samples[0]
+    mi = present(sample, MediaConfig(media_root=task.media_root))
+    adapter = build_adapter("qwen2_5_omni", {"pretrained": str(models["qwen2_5_omni"])},
+                            device="cpu", dtype="float32")  # fmt: skip
+    req = Request(mi, prompt_for(sample, mi.subtitles), 0, 0)
+    together = adapter.choice_replies([req])[0].choice["loglikelihoods"]
+    conts = ll.continuations(sample.options, chat=True)
+    assert len({len(adapter.tokenizer(c)["input_ids"]) for c in conts}) > 1  # padding happens
+    alone = []
+    for c in conts:
+        monkeypatch.setattr(ll, "continuations", lambda options, chat, c=c: [c])
+        alone.append(adapter.choice_replies([req])[0].choice["loglikelihoods"][0])
+    assert together == pytest.approx(alone, abs=1e-4)
