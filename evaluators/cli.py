@@ -70,7 +70,7 @@ def _add_run_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="base seed (per-item seeds, --limit sampling)")
     p.add_argument(
         "--batch-size",
-        help="requests per model call, or auto (served: 4 x concurrency; local: halve on OOM)",
+        help="requests per model call, or auto (served: 4 x concurrency; local: shrink on OOM)",
     )
     p.add_argument("--num-workers", type=int, help="media decoding worker processes")
     p.add_argument("--prefetch-factor", type=int, help="video groups each worker decodes ahead")

@@ -102,6 +102,8 @@ class Seen:
     video_has_audio: bool
     authorization: str | None
     body_bytes: int
+    seed: int | None = None
+    temperature: float | None = None
 
 
 @dataclass
@@ -313,7 +315,8 @@ class _Handler(BaseHTTPRequestHandler):
         if muxed != video_audio:
             bad.append(f"use_audio_in_video={muxed} but the mp4 audio track is {video_audio}")
         with st.lock:
-            st.seen.append(Seen(rid, streams, frames, audio_s, video_audio, auth, len(raw)))
+            st.seen.append(Seen(rid, streams, frames, audio_s, video_audio, auth, len(raw),
+                                body.get("seed"), body.get("temperature")))  # fmt: skip
             st.answered[rid] = st.answered.get(rid, 0) + 1
             if bad:
                 st.violations.append(f"{rid}: {'; '.join(bad)}")

@@ -89,6 +89,11 @@ def test_served_model_gets_exactly_the_presented_streams(
     assert all(isinstance(r["usage"]["prompt_tokens"], int) and r["usage"]["latency_s"] > 0
                for r in recs)  # fmt: skip
     assert 2 <= st.max_in_flight <= 4
+    # Greedy, with the per-(item, draw) seed the local adapters use.
+    from evaluators.runner.data import item_seed
+
+    assert all(s.temperature == 0.0 and s.seed == item_seed(0, s.request_id.split("#")[0], 0)
+               for s in st.seen)  # fmt: skip
     assert out.results["maple"]["timing"]["usage"]["completion_tokens"] == 49
     prov = out.results["maple"]["provenance"]["model"]
     assert prov["adapter"] == "openai_chat" and prov["id"] == "served-omni"
@@ -186,3 +191,29 @@ def test_several_tasks_in_one_command_and_the_python_api(raw: Path, tmp_path: Pa
         assert r["maple"]["task"] == name and r["maple"]["headline"]["micro_acc"] == 1.0
         assert r["n-samples"][name]["effective"] == (7 if name == "synth_qa" else 14)
     assert res["synth_qa_plus"]["n-samples"]["synth_qa_plus"]["original"] == 49
+
+
+def test_batch_size_auto_shrinks_on_out_of_memory(
+    raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from evaluators.adapters.simple import RandomAdapter
+
+    sizes: list[int] = []
+    real = RandomAdapter.replies
+
+    def replies(self: RandomAdapter, requests: Any) -> Any:
+        sizes.append(len(requests))
+        if len(requests) > 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1 GiB")
+        return real(self, requests)
+
+    monkeypatch.setattr(RandomAdapter, "replies", replies)
+    out = run_eval(RunConfig(task="synth_qa_plus", model="random", data=str(raw), num_workers=0,
+                             output=str(tmp_path / "a"), batch_size="auto", progress=False))  # fmt: skip
+    assert len(read_log(out.log_path)) == 49
+    # CPU start is 8; each OOM retries the same batch 10% smaller (int(8 * 0.9) = 7, 6, 5, 4,
+    # 3: accelerate's rule) until it fits; later batches keep the size that fit.
+    fit = next(i for i, n in enumerate(sizes) if n <= 3)
+    assert sizes[: fit + 1] == [8, 7, 6, 5, 4, 3] and max(sizes[fit:]) == 3

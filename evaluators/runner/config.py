@@ -54,7 +54,7 @@ class RunConfig:
     """Base seed: per-item seeds derive from it and the item id, so sharding never changes them."""
     batch_size: int | str = 8
     """Requests per adapter call, or ``auto``: served models get 4 x their concurrency; local
-    models start at 64 on GPU (8 on CPU) and halve on out-of-memory (accelerate's
+    models start at 64 on GPU (8 on CPU) and shrink by 10% on each out-of-memory (accelerate's
     ``find_executable_batch_size``)."""
     num_workers: int = 2
     """DataLoader worker processes decoding media (0: decode in the main process)."""

@@ -370,7 +370,7 @@ class Runner:
 
     def _resolve_batch_size(self) -> int:
         """``--batch-size``, or for ``auto``: 4 x the in-flight limit of a served model, else a
-        starting size (64 on GPU, 8 on CPU) that :meth:`_replies` halves on out-of-memory."""
+        starting size (64 on GPU, 8 on CPU) that :meth:`_replies` shrinks by 10% on each out-of-memory."""
         self._auto = self.config.batch_size == "auto"
         if not self._auto:
             return int(self.config.batch_size)
