@@ -116,6 +116,9 @@ class Faults:
     rate_429: float = 0.0
     rate_500: float = 0.0
     rate_malformed: float = 0.0
+    rate_slow: float = 0.0
+    """Share of items whose first attempts take ``slow_s`` (past the client's timeout)."""
+    slow_s: float = 0.0
     times: int = 1
     """How many attempts of a faulty item fail before it succeeds."""
     always_500: bool = False
@@ -124,6 +127,20 @@ class Faults:
 
 def _unit(text: str) -> float:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 2**32
+
+
+def fault_of(doc_id: str, f: Faults) -> str | None:
+    """The fault an item's first attempts get (``429``, ``500``, ``malformed``, ``slow``)."""
+    u = _unit(doc_id)
+    if u < f.rate_429:
+        return "429"
+    if u < f.rate_429 + f.rate_500:
+        return "500"
+    if 1.0 - f.rate_slow <= u:
+        return "slow"
+    if u < f.rate_429 + f.rate_500 + f.rate_malformed:
+        return "malformed"
+    return None
 
 
 @dataclass
@@ -268,20 +285,23 @@ class _Handler(BaseHTTPRequestHandler):
             # Echo the header back, as careless servers do: the client must redact it.
             self._json_at(deadline, 401, {"error": {"message": f"bad key {auth}"}})
             return
-        u = _unit(rid.split("#")[0])
+        fault = fault_of(rid.split("#")[0], f)
         if f.always_500:
             self._json_at(deadline, 500, {"error": {"message": "internal error (always_500)"}})
             return
         if attempt < f.times:
-            if u < f.rate_429:
+            if fault == "429":
                 self._json_at(
                     deadline, 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"}
                 )
                 return
-            if u < f.rate_429 + f.rate_500:
+            if fault == "500":
                 self._json_at(deadline, 500, {"error": {"message": "internal error"}})
                 return
-            if u < f.rate_429 + f.rate_500 + f.rate_malformed:
+            if fault == "slow":
+                deadline += f.slow_s  # the client's timeout fires first
+                self._uncount()  # abandoned by the client: no longer in flight for it
+            elif fault == "malformed":
                 self._wait(deadline)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -330,6 +350,16 @@ class _Handler(BaseHTTPRequestHandler):
         })  # fmt: skip
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)  # an abandoned attempt is expected
+
+
 class LoopbackServer:
     """``with LoopbackServer(expected, faults) as srv: srv.base_url`` (127.0.0.1 only)."""
 
@@ -339,8 +369,7 @@ class LoopbackServer:
             expected=dict(expected), faults=faults or Faults(), api_key=api_key
         )
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

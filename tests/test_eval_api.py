@@ -62,10 +62,11 @@ def test_served_model_gets_exactly_the_presented_streams(
     raw: Path, expected: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(KEY_ENV, SECRET)
-    faults = Faults(latency_s=0.05, rate_429=0.2, rate_500=0.15, rate_malformed=0.15)
+    faults = Faults(latency_s=0.05, rate_429=0.2, rate_500=0.15, rate_malformed=0.15,
+                    rate_slow=0.15, slow_s=3.0)  # fmt: skip
     with LoopbackServer(expected, faults, api_key=SECRET) as srv:
         out = run_eval(_config(raw, tmp_path / "run", srv.base_url,
-                               model_args={"api_key_env": KEY_ENV}))  # fmt: skip
+                               model_args={"api_key_env": KEY_ENV, "timeout_s": 1.5}))  # fmt: skip
     st = srv.state
     assert st.violations == []
     recs = read_log(out.log_path)
@@ -83,9 +84,15 @@ def test_served_model_gets_exactly_the_presented_streams(
             assert not s.video_has_audio and s.audio_seconds == 0.0  # decoded: no soundtrack
         if "A" in exp.presentation:
             assert s.audio_seconds > 1.5  # the 2-second clip's audio
-    # Faults were injected and survived: some items needed several attempts.
+    # Faults were injected and survived: faulty items needed several attempts (a slow first
+    # attempt ran past the 1.5 s timeout and was retried).
+    from tests.openai_server import fault_of
+
     attempts = Counter(r["usage"]["attempts"] for r in recs)
     assert attempts[1] and sum(n for a, n in attempts.items() if a > 1) > 0
+    kinds = {r["doc_id"]: fault_of(r["doc_id"], faults) for r in recs}
+    assert {"429", "500", "malformed", "slow"} <= set(kinds.values())
+    assert all(r["usage"]["attempts"] >= 2 for r in recs if kinds[r["doc_id"]] is not None)
     assert all(isinstance(r["usage"]["prompt_tokens"], int) and r["usage"]["latency_s"] > 0
                for r in recs)  # fmt: skip
     assert 2 <= st.max_in_flight <= 4
