@@ -104,14 +104,12 @@ class EndpointSettings:
         return self.base_url.rstrip("/") + "/chat/completions"
 
     def public(self) -> dict[str, Any]:
-        """Settings for provenance: the base URL without credentials or query string."""
+        """Settings for provenance: the base URL without credentials, query or fragment."""
         d = asdict(self)
         parts = urllib.parse.urlsplit(self.base_url)
-        d["base_url"] = urllib.parse.urlunsplit(
-            (parts.scheme, parts.hostname or "", parts.path, "", "")
-        ) if parts.port is None else urllib.parse.urlunsplit(
-            (parts.scheme, f"{parts.hostname}:{parts.port}", parts.path, "", "")
-        )  # fmt: skip
+        host = parts.hostname or ""
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        d["base_url"] = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
         return d
 
 
