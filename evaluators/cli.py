@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
 # CLI flag -> RunConfig key, for flags that override the YAML config only when given.
 _OVERRIDES = (
     "task", "model", "data", "revision", "media_root", "output", "limit", "presentations", "k", "seed",
+    "scoring",
     "batch_size", "num_workers", "prefetch_factor", "frames", "fps", "max_pixels", "audio_rate", "masking",
     "backend", "device", "dtype", "cache_dir", "synth_per_tag", "dist_timeout_s",
 )  # fmt: skip
@@ -52,7 +53,10 @@ def _add_run_parser(sub: Any) -> None:
             "into the same --out folder resumes; a different model/task/media spec is refused."
         ),
     )
-    p.add_argument("--task", help="task name (see `maple-eval ls`)")
+    p.add_argument(
+        "--task", "--tasks", dest="task",
+        help="task name, or several as a,b,c (each writes <output>/<task>/; see `maple-eval ls`)",
+    )  # fmt: skip
     p.add_argument("--model", help="adapter name, or name:pretrained (e.g. causal_lm:/ckpt)")
     p.add_argument(
         "--model-args",
@@ -75,7 +79,10 @@ def _add_run_parser(sub: Any) -> None:
     )
     add_deprecated_alias(p, "--output", "--out", dest="output")
     p.add_argument("--config", help="run YAML; flags given on the command line override it")
-    p.add_argument("--limit", type=int, help="only the first N items (default: all)")
+    p.add_argument(
+        "--limit",
+        help="a count (21) or a fraction (0.1) of the items, sampled per tag with --seed (default: all)",
+    )
     p.add_argument(
         "--presentations",
         help="only items shown as these presentations, e.g. S or S,VS (for text-only models; "
@@ -90,9 +97,15 @@ def _add_run_parser(sub: Any) -> None:
         help=f"base seed; per-item seeds derive from it and the item id (default: {_default('seed')})",
     )
     p.add_argument(
+        "--scoring",
+        choices=("generate", "loglikelihood"),
+        help="generate (parse the reply; default) or loglikelihood (lm-eval acc/acc_norm over "
+        "the options; causal_lm, qwen2_5_omni)",
+    )
+    p.add_argument(
         "--batch-size",
-        type=int,
-        help=f"requests per model call (default: {_default('batch_size')})",
+        help="requests per model call, or auto (served: 4 x concurrency; local: shrink on OOM) "
+        f"(default: {_default('batch_size')})",
     )
     p.add_argument(
         "--num-workers",
@@ -172,15 +185,26 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from evaluators.runner.run import run_eval
+    from evaluators.runner.run import run_tasks
 
     config = config_from_args(args)
-    outcome = run_eval(config)
-    if outcome.results is not None:
-        summary = _summary(outcome.results, config.task)
-        print(f"{config.task} / {config.model}: {summary}")
+    status = 0
+    for outcome in run_tasks(config):
+        results = outcome.results
+        if results is None:  # not rank 0
+            continue
+        task = results["maple"]["task"]
+        print(f"{task} / {config.model}: {_summary(results, task)}")
         print(f"results: {outcome.results_path}\nsample log: {outcome.log_path}")
-    return 0
+        if outcome.all_failed:
+            first = " ".join(str(outcome.first_error).split())
+            print(
+                f"maple-eval run: error: every item of {task} failed ({outcome.n_errors} of "
+                f"{outcome.n_records}); first: {first}",
+                file=sys.stderr,
+            )
+            status = 1
+    return status
 
 
 def _summary(results: dict[str, Any], task: str) -> str:

@@ -228,23 +228,34 @@ def run_score(args: argparse.Namespace) -> int:
         log_path, task=args.task, n_bootstrap=args.n_bootstrap, seed=args.seed, log=df
     )
     if jc is not None:
+        from evaluators.results.build import lm_eval_value
+
         task = results["maple"]["task"]
-        results["configs"][task]["judge"] = {
+        judge = {
             "judge_id": jc.judge_id,
             "prompt_template": jc.template,
             "prompt_hash": jc.prompt_hash,
             "decoding": jc.decoding(),
             "scale": jc.scale,
         }
+        results["maple"]["task_config"]["judge"] = judge
+        results["configs"][task]["judge"] = lm_eval_value(judge)  # lm-eval: strings only
     if rescored is not None:
+        from evaluators.results.build import lm_eval_value
+
         task = results["maple"]["task"]
         results["maple"]["provenance"]["scorer_version"] = rescored["scorer_version"]
-        results["configs"][task]["rescored"] = {
+        rescore_cfg: dict[str, Any] = {
             "scorer_version": rescored["scorer_version"],
             "n_changed": len(rescored["changed"]),
         }
         if "choice_extractor" in rescored:
-            results["configs"][task]["choice_extractor"] = rescored["choice_extractor"]
+            rescore_cfg["choice_extractor"] = rescored["choice_extractor"]
+        results["maple"]["task_config"]["rescored"] = rescore_cfg
+        for key, value in rescore_cfg.items():  # lm-eval: strings, booleans or null only
+            results["configs"][task][f"rescored_{key}" if key != "choice_extractor" else key] = (
+                lm_eval_value(value)
+            )
     if args.out:
         write_results(args.out, results)
     if args.plots:

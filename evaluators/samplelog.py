@@ -25,7 +25,7 @@ LOG_FIELDS: tuple[str, ...] = (
     "doc_id", "question_id", "video_id", "task", "rmt", "presentation", "condition",
     "none_reason", "draw", "options", "target", "target_index", "raw_output", "parsed_index",
     "parsed_text", "correct", "invalid", "error", "error_type", "delivered", "item_hash",
-    "prompt_hash", "references", "judge", "prompt_version", "scorer",
+    "prompt_hash", "references", "judge", "prompt_version", "scorer", "usage", "choice",
 )  # fmt: skip
 """Every line carries exactly these keys (readers may rely on them)."""
 
@@ -59,6 +59,8 @@ def make_record(
     item_hash_: str | None = None,
     judge: Any = None,
     scorer: dict[str, Any] | None = None,
+    usage: dict[str, Any] | None = None,
+    choice: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One log line for ``sample`` (draw ``draw``). An ``error`` makes the line count as wrong.
 
@@ -97,6 +99,8 @@ def make_record(
         "judge": judge,
         "prompt_version": PROMPT_VERSION,
         "scorer": scorer,
+        "usage": usage,
+        "choice": choice,
     }
 
 

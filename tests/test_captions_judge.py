@@ -250,8 +250,11 @@ def test_cli_score_with_endpoint_judge(server, tmp_path, capsys):
     assert "BLEU-4" in text and "judge endpoint:" in text
     res = load_results(out)
     assert (
-        res["configs"]["maple_caption"]["judge"]["prompt_hash"]
+        res["maple"]["task_config"]["judge"]["prompt_hash"]
         == res["maple"]["captions"]["judge"]["prompt_hash"]
+    )
+    assert (
+        json.loads(res["configs"]["maple_caption"]["judge"]) == res["maple"]["task_config"]["judge"]
     )
     assert res["maple"]["headline"]["per_video_fusion_gain"] == pytest.approx(0.2)
     assert (run / "judge_cache.jsonl").exists()

@@ -82,9 +82,24 @@ def _adapter_config(
 def test_contract_every_adapter_runs_end_to_end(
     name: str, raw: Path, checkpoints: dict[str, Path], tmp_path: Path
 ) -> None:
+    import contextlib
+
     cls = ADAPTERS.get(name)
     assert isinstance(cls.accepts, Tag) and cls.name == name
-    out = run_eval(_adapter_config(name, raw, tmp_path / name, checkpoints))
+    kw: dict[str, Any] = {}
+    server: Any = contextlib.nullcontext()
+    if name == "openai_chat":  # a served model: the loopback OpenAI-compatible server
+        from tests.openai_server import LoopbackServer, expected_from_samples
+
+        samples = load_task(get_task("synth_qa_plus"), data=str(raw)).samples
+        server = LoopbackServer(expected_from_samples(samples))
+    with server as srv:
+        if srv is not None:
+            kw["model"] = "openai_chat:served"
+            kw["model_args"] = {"base_url": srv.base_url}
+        out = run_eval(_adapter_config(name, raw, tmp_path / name, checkpoints, **kw))
+    if srv is not None:
+        assert srv.state.violations == [] and len(srv.state.seen) == 7
     recs = read_log(out.log_path)
     assert len(recs) == 7
     for r in recs:

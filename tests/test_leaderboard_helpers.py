@@ -69,22 +69,22 @@ def make_results(
     headline_ci["avg_acc"] = {"ci_low": lo, "ci_high": hi, "stderr": half_width / 4}
     n = 7 * n_per_tag
     return {
-        "results": {task: {"alias": task, "acc,none": avg}},
+        "results": {task: {"name": task, "alias": task, "sample_len": n, "acc,none": avg}},
         "groups": {},
-        "configs": {task: {"task": task, "version": 1}},
+        "configs": {task: {"task": task, "version": "1"}},
         "versions": {task: 1},
         "n-shot": {task: 0},
         "n-samples": {task: {"original": n, "effective": n}},
         "config": {
             "model": "hf",
             "model_args": f"pretrained={model}",
-            "batch_size": 1,
+            "batch_size": "1",
             "device": "cpu",
         },
         "git_hash": "abc1234",
         "date": 1764100000.0,
         "model_name": model,
-        "total_evaluation_time_seconds": 12.5,
+        "total_evaluation_time_seconds": "12.5",
         "maple": {
             "metrics_version": "1.0",
             "task": task,
@@ -116,6 +116,8 @@ def make_results(
             "headline": headline,
             "headline_ci": headline_ci,
             "captions": None,
+            "task_config": {"task": task, "version": 1},
+            "run_config": {"model": "hf", "model_args": {"pretrained": model}},
             "provenance": {
                 "dataset": {
                     "repo_id": "lihVerma/MAPLE-bench",

@@ -55,7 +55,7 @@ def test_build_results_skeleton_and_maple_block():
     assert res["n-samples"]["maple_qa"] == {"original": 16, "effective": 16}
     assert res["versions"]["maple_qa"] == 1
     assert res["git_hash"] == "deadbeef"
-    assert res["total_evaluation_time_seconds"] == 12.5
+    assert res["total_evaluation_time_seconds"] == "12.5"  # lm-eval types it as a string
     m = res["maple"]
     assert m["metrics_version"] and "avg_acc" in m["definitions"]
     assert m["by_tag"]["VS"] == {"acc": 0.0, "n": 1, "n_videos": 1, "ci_low": 0.0, "ci_high": 0.0}

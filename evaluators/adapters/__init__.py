@@ -7,6 +7,7 @@ from typing import Any
 from evaluators.adapters.base import (
     AdapterArgumentError,
     ModelAdapter,
+    Reply,
     Request,
     UnsupportedStreamError,
     check_streams,
@@ -41,6 +42,11 @@ ADAPTERS.register(
 )
 ADAPTERS.register("compact", "evaluators.adapters.compact:CompactAdapter",
                   description="MAPO compact omni policy checkpoints (maple_bench.models.compact)")  # fmt: skip
+ADAPTERS.register(
+    "openai_chat",
+    "evaluators.adapters.openai_chat:OpenAIChatAdapter",
+    description="any OpenAI-compatible Chat Completions endpoint (vllm serve, SGLang, hosted APIs)",
+)
 
 
 def build_adapter(name: str, kwargs: dict[str, Any], **runtime: Any) -> ModelAdapter:
@@ -54,6 +60,7 @@ __all__ = [
     "ADAPTERS",
     "AdapterArgumentError",
     "ModelAdapter",
+    "Reply",
     "Request",
     "UnsupportedStreamError",
     "build_adapter",

@@ -43,10 +43,31 @@ class Request:
     """Per-(item, draw) seed: independent of batching, sharding and process count."""
     prepared: Any = None
     """What the adapter's :meth:`ModelAdapter.preparer` computed for this item in a worker."""
+    item: Any = None
+    """The :class:`~maple_bench.schema.Sample` (the runner sets it: ``input`` may be dropped in
+    the workers when the adapter does not keep decoded inputs)."""
 
     @property
     def sample(self) -> Any:
-        return self.input.sample
+        return self.item if self.item is not None else self.input.sample
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply with what it cost (served models) or why it failed (one item, not the run)."""
+
+    text: str
+    """The model's reply ("" when it failed)."""
+    usage: dict[str, Any] | None = None
+    """Token usage and latency (``prompt_tokens``, ``completion_tokens``, ``latency_s``,
+    ``attempts``), logged per item; None for local models."""
+    error: str | None = None
+    """Why no reply came back (after retries); the item is logged as failed."""
+    error_type: str | None = None
+    """Class name of the failure."""
+    choice: dict[str, Any] | None = None
+    """Log-likelihood scoring: per-option log-likelihoods, continuation bytes and the ``acc`` /
+    ``acc_norm`` picks (:mod:`evaluators.adapters.loglik`); None when generating."""
 
 
 class ModelAdapter(abc.ABC):
@@ -57,6 +78,10 @@ class ModelAdapter(abc.ABC):
     """Streams this adapter can take; instances may narrow it (e.g. a checkpoint without audio)."""
     task_kinds: ClassVar[frozenset[str]] = frozenset({"qa", "caption"})
     """Sample kinds the adapter can answer."""
+
+    scoring_methods: ClassVar[frozenset[str]] = frozenset({"generate"})
+    """``generate`` (reply text, parsed) and, for local models that expose logits,
+    ``loglikelihood`` (:meth:`choice_replies`)."""
 
     keep_inputs: ClassVar[bool] = True
     """Whether ``generate`` needs the decoded ModelInput in the main process. Adapters whose
@@ -82,6 +107,17 @@ class ModelAdapter(abc.ABC):
     @abc.abstractmethod
     def generate(self, requests: Sequence[Request]) -> list[str]:
         """One reply per request, in order."""
+
+    def replies(self, requests: Sequence[Request]) -> list[Reply]:
+        """:meth:`generate` with per-item usage and failures (what the runner calls). Adapters
+        that talk to a server override it; local models keep this default."""
+        return [Reply(text=t) for t in self.generate(requests)]
+
+    def choice_replies(self, requests: Sequence[Request]) -> list[Reply]:
+        """Log-likelihood choice scoring: one :class:`Reply` per request whose text is the letter
+        of the most likely option and whose ``choice`` holds the scores. Adapters that list
+        ``loglikelihood`` in ``scoring_methods`` implement it."""
+        raise NotImplementedError(f"adapter {self.name!r} has no log-likelihood scoring")
 
     def provenance(self) -> dict[str, Any]:
         """Model id / revision / dtype / adapter / chat template hash, for the results file."""

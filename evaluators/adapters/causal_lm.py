@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from evaluators.adapters.base import ModelAdapter, Request, pop_args
+from evaluators.adapters.base import ModelAdapter, Reply, Request, pop_args
 from evaluators.adapters.hf import (
     COMMON_ARGS,
     decode_new_tokens,
@@ -23,6 +23,7 @@ from evaluators.adapters.hf import (
     to_device,
 )
 from maple_bench.modality import S
+from maple_bench.schema import option_letter
 
 
 class CausalLMAdapter(ModelAdapter):
@@ -30,6 +31,7 @@ class CausalLMAdapter(ModelAdapter):
 
     name: ClassVar[str] = "causal_lm"
     accepts = S
+    scoring_methods = frozenset({"generate", "loglikelihood"})
 
     def __init__(self, common: dict[str, Any], *, system_prompt: str | None = None,
                  use_chat_template: bool | None = None) -> None:  # fmt: skip
@@ -72,6 +74,35 @@ class CausalLMAdapter(ModelAdapter):
                 **inputs, **self.gen.kwargs(), pad_token_id=self.tokenizer.pad_token_id
             )
         return decode_new_tokens(self.tokenizer, seq, inputs["input_ids"].shape[1])
+
+    def choice_replies(self, requests: Sequence[Request]) -> list[Reply]:
+        """Each option's continuation scored in one left-padded forward pass per request."""
+        from evaluators.adapters.loglik import (
+            PLAIN_ANSWER_CUE,
+            choice_result,
+            continuations,
+            left_pad,
+            split_tokens,
+            sum_logprobs,
+        )
+
+        chat = bool(self.builder.use_chat_template)
+        out = []
+        for r in requests:
+            context = self.builder.text(r.input, r.prompt) + ("" if chat else PLAIN_ANSWER_CUE)
+            conts = continuations(r.sample.options, chat=chat)
+            rows, lens = [], []
+            for c in conts:
+                ctx, cont = split_tokens(self.tokenizer, context, c, add_special=not chat)
+                rows.append(ctx + cont)
+                lens.append(len(cont))
+            ids, mask = left_pad(rows, self.tokenizer.pad_token_id or 0)
+            with self._torch.inference_mode():
+                logits = self.model(input_ids=ids.to(self.device),
+                                    attention_mask=mask.to(self.device)).logits  # fmt: skip
+            choice = choice_result(sum_logprobs(logits.cpu(), ids, lens), conts)
+            out.append(Reply(text=option_letter(choice["pick"]), choice=choice))
+        return out
 
     def provenance(self) -> dict[str, Any]:
         return model_provenance(self.name, self.common, self.model, self.tokenizer, self.gen,

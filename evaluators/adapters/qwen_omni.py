@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from evaluators.adapters.base import ModelAdapter, Request, pop_args
+from evaluators.adapters.base import ModelAdapter, Reply, Request, pop_args
 from evaluators.adapters.hf import (
     COMMON_ARGS,
     decode_new_tokens,
@@ -25,6 +25,7 @@ from evaluators.adapters.hf import (
     torch_dtype,
 )
 from maple_bench.modality import VAS
+from maple_bench.schema import option_letter
 
 _PER_ITEM_KEYS = ("input_ids", "attention_mask", "use_audio_in_video")
 
@@ -70,6 +71,7 @@ class QwenOmniAdapter(ModelAdapter):
 
     name: ClassVar[str] = "qwen2_5_omni"
     accepts = VAS
+    scoring_methods = frozenset({"generate", "loglikelihood"})
     keep_inputs = False  # the workers send built tensors, not decoded frames
 
     def __init__(self, common: dict[str, Any], *, input_path: str = "auto",
@@ -134,6 +136,36 @@ class QwenOmniAdapter(ModelAdapter):
             for i, t in zip(idx, texts):
                 out[i] = t
         return [o or "" for o in out]
+
+    def choice_replies(self, requests: Sequence[Request]) -> list[Reply]:
+        """Per request: the context (media + chat template) repeated once per option with the
+        option's continuation appended, scored in one forward pass of the thinker."""
+        import torch
+
+        from evaluators.adapters.loglik import choice_result, continuations, sum_logprobs
+
+        out = []
+        for r in requests:
+            item = (
+                r.prepared if r.prepared is not None else self.builder.build(r.input, r.prompt)[0]
+            )
+            conts = continuations(r.sample.options, chat=True)
+            rows, lens = [], []
+            for c in conts:
+                cont = self.tokenizer(c, add_special_tokens=False, return_tensors="pt")["input_ids"]
+                row = dict(item)
+                row["input_ids"] = torch.cat([item["input_ids"].reshape(1, -1), cont], dim=1)
+                row["attention_mask"] = torch.ones_like(row["input_ids"])
+                rows.append(row)
+                lens.append(int(cont.shape[1]))
+            inputs = to_device(collate_items(rows, self.tokenizer.pad_token_id), self.device,
+                               self.dtype)  # fmt: skip
+            with self._torch.inference_mode():
+                logits = self.model(**inputs).logits
+            choice = choice_result(sum_logprobs(logits.cpu(), inputs["input_ids"].cpu(), lens),
+                                   conts)  # fmt: skip
+            out.append(Reply(text=option_letter(choice["pick"]), choice=choice))
+        return out
 
     def provenance(self) -> dict[str, Any]:
         return model_provenance(self.name, self.common, self.model, self.tokenizer, self.gen,

@@ -200,15 +200,27 @@ def build_results(
         headline_ci[k] = {"ci_low": num(lo), "ci_high": num(hi), "stderr": num(br.stderr(k))}
 
     captions = _caption_block(df, items) if items.task == "caption" else None
-    task_results: dict[str, Any] = {"alias": task}
-    task_results["acc,none"] = headline["micro_acc"]
-    task_results["acc_stderr,none"] = headline_ci["micro_acc"]["stderr"]
+    # lm-eval's task block: name, alias, sample_len, then "metric,filter" numbers. A metric that
+    # does not apply to this task (null) is left out, as lm-eval does. A stderr that cannot be
+    # computed is left out too: lm-eval's make_table then prints no "±", and its result schema
+    # (numbers only) accepts the block, which it would not with lm-eval's own "N/A" string.
+    task_results: dict[str, Any] = {"name": task, "alias": task, "sample_len": len(items)}
+    metrics: dict[str, tuple[Any, Any]] = {"acc": (headline["micro_acc"],
+                                                   headline_ci["micro_acc"]["stderr"])}  # fmt: skip
     for k in HEADLINE_NAMES:
-        task_results[f"{k},none"] = headline[k]
-        task_results[f"{k}_stderr,none"] = headline_ci[k]["stderr"]
+        metrics[k] = (headline[k], headline_ci[k]["stderr"])
     if captions is not None:
         for k in ("bleu4", "rouge_l", "cider_d"):
-            task_results[f"{k},none"] = captions["lexical"]["overall"][k]
+            metrics[k] = (captions["lexical"]["overall"][k], None)
+    choice = _choice_block(df)
+    if choice is not None:
+        metrics["acc_norm"] = (choice["acc_norm"], choice["acc_norm_stderr"])
+    for k, (value, stderr) in metrics.items():
+        if num(value) is None:
+            continue
+        task_results[f"{k},none"] = value
+        if num(stderr) is not None:
+            task_results[f"{k}_stderr,none"] = stderr
 
     prov = normalize_provenance(provenance)
     cfg = dict(config or {})
@@ -224,22 +236,29 @@ def build_results(
     results = {
         "results": {task: task_results},
         "groups": {},
-        "configs": {task: tcfg},
+        "configs": {task: lm_eval_config(tcfg)},
         "versions": {task: version if isinstance(version, (int, float, str)) else None},
         "n-shot": {task: int(tcfg.get("num_fewshot", 0) or 0)},
-        "higher_is_better": {task: {m: HIGHER_IS_BETTER.get(m, True) for m in HEADLINE_NAMES}},
+        "higher_is_better": {
+            task: {
+                m.split(",")[0]: HIGHER_IS_BETTER.get(m.split(",")[0], True)
+                for m in task_results
+                if "," in m and "_stderr," not in m
+            }
+        },  # fmt: skip
         "n-samples": {
             task: {
                 "original": int(tcfg.get("n_original", len(items)) or len(items)),
                 "effective": len(items),
             }
         },
-        "config": cfg,
+        "config": lm_eval_run_config(cfg),
         "git_hash": prov.get("git_hash"),
         "date": _start_time(timing_d, now),
         "model_name": (cfg.get("model_name") or prov["model"].get("id")),
         "chat_template_sha": prov.get("chat_template_hash"),
-        "total_evaluation_time_seconds": num(total_time),
+        # lm-eval writes the wall time as a string.
+        "total_evaluation_time_seconds": None if num(total_time) is None else str(num(total_time)),
         "maple": {
             "metrics_version": METRICS_VERSION,
             "task": task,
@@ -269,11 +288,20 @@ def build_results(
             "headline": headline,
             "headline_ci": headline_ci,
             "captions": captions,
+            "choice_scoring": choice,
+            "task_config": tcfg,
+            "run_config": cfg,
             "provenance": prov,
             "timing": timing_d,
             "sample_log": sample_log,
         },
     }
+    # lm-eval types git_hash and model_name as strings: an unknown one is left out, not null.
+    for key in ("git_hash", "model_name"):
+        if results[key] is None:
+            del results[key]
+    if results["total_evaluation_time_seconds"] is None:
+        del results["total_evaluation_time_seconds"]
     return _jsonable(results)
 
 
@@ -289,6 +317,56 @@ def chance_accuracy(df: pd.DataFrame) -> float | None:
     if not counts:
         return None
     return float(np.mean([1.0 / n for n in counts]))
+
+
+def _choice_block(df: pd.DataFrame) -> dict[str, Any] | None:
+    """Log-likelihood scoring (``--scoring loglikelihood``): lm-eval's ``acc`` and ``acc_norm``
+    over every (item, draw) record (a failed record counts as wrong), with their standard
+    errors (sample standard deviation / sqrt(n), as lm-eval's ``mean_stderr``)."""
+    if "choice" not in df or not any(isinstance(c, Mapping) for c in df["choice"]):
+        return None
+    acc, acc_norm = [], []
+    for c, target in zip(df["choice"], df["target_index"]):
+        ok = isinstance(c, Mapping) and target is not None and not pd.isna(target)
+        acc.append(float(ok and int(c["pick"]) == int(target)))
+        acc_norm.append(float(ok and int(c["pick_norm"]) == int(target)))
+
+    def stderr(x: list[float]) -> float | None:
+        return float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else None
+
+    return {"n": len(acc), "acc": float(np.mean(acc)), "acc_stderr": stderr(acc),
+            "acc_norm": float(np.mean(acc_norm)), "acc_norm_stderr": stderr(acc_norm)}  # fmt: skip
+
+
+def lm_eval_value(value: Any) -> str | bool | None:
+    """A config value as lm-eval types it (string, boolean or null): numbers become strings,
+    objects and lists compact JSON (the typed originals stay in the ``maple`` block)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return str(num(value)) if isinstance(value, float) else str(value)
+    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"))
+
+
+def lm_eval_config(config: Mapping[str, Any]) -> dict[str, str | bool | None]:
+    """A task config for lm-eval's ``configs`` block."""
+    return {str(k): lm_eval_value(v) for k, v in config.items()}
+
+
+def lm_eval_run_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config for lm-eval's ``config`` block: ``model_args`` as its ``k=v,k=v`` string,
+    ``batch_size`` / ``device`` as strings, ``limit`` a number; other keys as given."""
+    out = dict(config)
+    args = out.get("model_args")
+    if isinstance(args, Mapping):
+        out["model_args"] = ",".join(f"{k}={v}" for k, v in args.items())
+    for key in ("batch_size", "device"):
+        if out.get(key) is not None:
+            out[key] = str(out[key])
+    limit = out.get("limit")
+    if isinstance(limit, Mapping):
+        out["limit"] = limit.get("value")
+    return out
 
 
 def _start_time(timing: Mapping[str, Any], default: float) -> float:

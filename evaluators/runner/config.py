@@ -26,7 +26,7 @@ class RunConfig:
     """Everything that defines one ``maple-eval run``."""
 
     task: str
-    """Registered task name (``maple-eval ls``)."""
+    """Registered task name (``maple-eval ls``); ``a,b,c`` runs several (see :func:`split_tasks`)."""
     model: str
     """Adapter name, optionally ``name:pretrained`` (e.g. ``causal_lm:/ckpt``)."""
     model_args: Mapping[str, Any] = field(default_factory=dict)
@@ -43,16 +43,23 @@ class RunConfig:
     """Folder the items' media paths are relative to (default: the dataset's own)."""
     output: str | None = None
     """Output folder (default ``eval_results/<task>__<model>``)."""
-    limit: int | None = None
-    """Evaluate only the first N items (in the task's order, after ``presentations``)."""
+    limit: int | float | None = None
+    """A count (int >= 1) or a fraction (float in (0, 1]) of the items, sampled per RMT tag with
+    ``seed`` so every tag is represented (after ``presentations``)."""
     presentations: tuple[str, ...] | None = None
     """Keep only items shown under these presentations (e.g. ``("S",)`` for a text-only model)."""
     k: int = 1
     """Draws per item; pass@1 is the mean over draws."""
+    scoring: str = "generate"
+    """``generate`` (the reply is parsed and scored) or ``loglikelihood`` (each option's
+    continuation scored by the model; lm-eval's ``acc`` and ``acc_norm``; local causal LMs and
+    the Qwen thinker, multiple-choice tasks)."""
     seed: int = 0
     """Base seed: per-item seeds derive from it and the item id, so sharding never changes them."""
-    batch_size: int = 8
-    """Requests per adapter call."""
+    batch_size: int | str = 8
+    """Requests per adapter call, or ``auto``: served models get 4 x their concurrency; local
+    models start at 64 on GPU (8 on CPU) and shrink by 10% on each out-of-memory (accelerate's
+    ``find_executable_batch_size``)."""
     num_workers: int = 2
     """DataLoader worker processes decoding media (0: decode in the main process)."""
     prefetch_factor: int = 4
@@ -90,14 +97,26 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.masking not in MASKING_POLICIES:
             raise ConfigError(f"masking {self.masking!r}: expected one of {MASKING_POLICIES}")
+        if self.scoring not in ("generate", "loglikelihood"):
+            raise ConfigError(f"scoring {self.scoring!r}: expected 'generate' or 'loglikelihood'")
         if self.k < 1:
             raise ConfigError(f"k must be >= 1 (got {self.k})")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1 (got {self.batch_size})")
+        if isinstance(self.batch_size, str):
+            if self.batch_size.strip().lower() != "auto":
+                try:
+                    object.__setattr__(self, "batch_size", int(self.batch_size))
+                except ValueError:
+                    raise ConfigError(
+                        f"batch_size {self.batch_size!r}: give a number or 'auto'"
+                    ) from None
+            else:
+                object.__setattr__(self, "batch_size", "auto")
+        if self.batch_size != "auto" and int(self.batch_size) < 1:
+            raise ConfigError(f"batch_size must be >= 1 or 'auto' (got {self.batch_size})")
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must be >= 0 (got {self.num_workers})")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"limit must be >= 1 (got {self.limit})")
+        if self.limit is not None:
+            object.__setattr__(self, "limit", parse_limit(self.limit))
         if not self.task or not self.model:
             raise ConfigError(
                 "a run needs --task and --model (or `task:` and `model:` in the config)"
@@ -115,6 +134,11 @@ class RunConfig:
             if not names:
                 raise ConfigError("presentations: name at least one of V, A, S, VA, VS, AS, VAS")
             object.__setattr__(self, "presentations", names)
+
+    @property
+    def tasks(self) -> list[str]:
+        """The task names of ``task`` (comma-separated)."""
+        return [t.strip() for t in self.task.split(",") if t.strip()]
 
     @property
     def adapter_name(self) -> str:
@@ -164,6 +188,50 @@ class RunConfig:
             return cls(**clean)
         except TypeError as e:
             raise ConfigError(f"{source}: {e}") from None
+
+
+def parse_limit(value: Any) -> int | float:
+    """``--limit``: ``"21"`` -> 21 items, ``"0.1"`` -> 10% of the items (per tag)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"limit {value!r}: give a count (e.g. 100) or a fraction (e.g. 0.1)")
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(
+                    f"limit {value!r}: give a count (e.g. 100) or a fraction (e.g. 0.1)"
+                ) from None
+    if isinstance(value, float):
+        if value.is_integer() and value > 1:
+            value = int(value)
+        elif not 0 < value <= 1:
+            raise ConfigError(f"limit {value}: a fraction must be in (0, 1]; a count >= 1")
+    if isinstance(value, int) and value < 1:
+        raise ConfigError(f"limit must be >= 1 (got {value})")
+    return value
+
+
+def split_tasks(config: RunConfig) -> list[RunConfig]:
+    """One config per task of ``--tasks a,b,c``.
+
+    Several tasks: each writes its own run folder ``<output>/<task>/`` (its own sample log,
+    ``run_meta.json`` and ``results.json``: one results file per task), so every task resumes and
+    is validated on its own. One task keeps ``--output`` as given.
+    """
+    names = config.tasks
+    if len(set(names)) != len(names):
+        raise ConfigError(f"tasks {config.task!r}: a task is named twice")
+    if len(names) == 1:
+        return [dataclasses.replace(config, task=names[0])]
+    out = []
+    for name in names:
+        base = config.output_dir if config.output else Path("eval_results")
+        sub = base / name if config.output else dataclasses.replace(config, task=name).output_dir
+        out.append(dataclasses.replace(config, task=name, output=str(sub)))
+    return out
 
 
 def load_yaml_config(path: str | Path) -> dict[str, Any]:

@@ -21,10 +21,13 @@ VERSIONED_PACKAGES = (
     "av", "decord", "torchcodec", "tokenizers", "pyarrow",
 )  # fmt: skip
 
-# Adapter args that change speed or memory but never the answers.
+# Adapter args that change speed or memory but never the answers. For served models the
+# endpoint (a restarted server on another port) and the transport settings are recorded in the
+# provenance but do not make a new run: the served model's name does.
 RUNTIME_ONLY_ARGS = frozenset(
-    {"batch_size", "attn_implementation", "device_map", "low_cpu_mem_usage"}
-)
+    {"batch_size", "attn_implementation", "device_map", "low_cpu_mem_usage", "base_url",
+     "api_key_env", "max_concurrency", "timeout_s", "max_retries", "backoff_s"}
+)  # fmt: skip
 
 
 def library_versions() -> dict[str, str | None]:
@@ -91,7 +94,11 @@ def fingerprint_fields(
     from maple_bench.prompts import PROMPT_VERSION
 
     kwargs = {k: v for k, v in config.adapter_kwargs().items() if k not in RUNTIME_ONLY_ARGS}
+    extra: dict[str, Any] = {}
+    if getattr(config, "scoring", "generate") != "generate":  # the default keeps old fingerprints
+        extra["scoring"] = config.scoring
     return {
+        **extra,
         "task": task.name,
         "task_version": task.version,
         # The data's content, not where it was read from: `--data syn` and `--data /abs/syn`

@@ -11,13 +11,17 @@ import json
 import logging
 import random
 import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluators.adapters import ADAPTERS, Request, build_adapter, check_streams
+from evaluators.adapters import ADAPTERS, Reply, Request, build_adapter, check_streams
 from evaluators.adapters.base import ModelAdapter, check_task_kind
-from evaluators.runner.config import RunConfig
+from evaluators.results import RUN_META
+from evaluators.runner.config import ConfigError, RunConfig, split_tasks
 from evaluators.runner.data import (
     Prepared,
     WorkItem,
@@ -36,6 +40,7 @@ from evaluators.runner.provenance import (
     select_device,
     select_dtype,
 )
+from evaluators.runner.results import RESULTS, FinishedRun, write_json_atomic, write_run_results
 from evaluators.samplelog import (
     SampleLogWriter,
     done_hashes,
@@ -47,12 +52,13 @@ from evaluators.samplelog import (
     stale_keys,
 )
 from evaluators.tasks import LoadedTask, TaskSpec, get_task, load_task
-from maple_bench.fileio import atomic_write_json
 
 log = logging.getLogger(__name__)
 
-RUN_META = "run_meta.json"
-RESULTS = "results.json"
+__all__ = [
+    "RESULTS", "RUN_META", "MediaFailure", "RunMismatchError", "RunOutcome", "run_eval",
+    "run_tasks",
+]  # fmt: skip
 
 
 class RunMismatchError(RuntimeError):
@@ -77,23 +83,40 @@ class RunOutcome:
     """The results document (rank 0 only)."""
     n_new: int
     """(item, draw) pairs this invocation ran on this rank."""
+    n_records: int = 0
+    """(item, draw) pairs in the final log (rank 0 only)."""
+    n_errors: int = 0
+    """Of those, how many failed (media error, or no reply from a served model)."""
+    first_error: str | None = None
+    """``doc_id: error`` of the first failed record, for the one-line message."""
+
+    @property
+    def all_failed(self) -> bool:
+        """Every item failed: the run measured nothing (the CLI exits non-zero)."""
+        return self.n_records > 0 and self.n_errors == self.n_records
 
 
 def log_name(task: str) -> str:
     return f"samples_{task}.jsonl"
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    atomic_write_json(path, data, sort_keys=False, default=str)
-
-
 def run_eval(config: RunConfig) -> RunOutcome:
-    """Run ``config`` in this process (one rank of a job when launched by accelerate/torchrun)."""
+    """Run ``config`` in this process (one rank of a job when launched by accelerate/torchrun).
+
+    One task; :func:`run_tasks` runs ``--tasks a,b,c``."""
+    if len(config.tasks) > 1:
+        raise ConfigError(f"run_eval takes one task, got {config.task!r}; use run_tasks")
     ctx = DistContext.from_env(config.dist_timeout_s)
     try:
         return Runner(config, ctx).execute()
     finally:
         ctx.close()
+
+
+def run_tasks(config: RunConfig) -> list[RunOutcome]:
+    """Every task of ``config.task`` (``a,b,c``) in turn, each in its own run folder
+    (:func:`evaluators.runner.config.split_tasks`)."""
+    return [run_eval(c) for c in split_tasks(config)]
 
 
 class Runner:
@@ -138,8 +161,16 @@ class Runner:
         main_log = self.out / log_name(self.spec.name)
         if not self.ctx.is_main:
             return RunOutcome(self.out, None, main_log, None, n_new)
-        results = self._finish(main_log, time.time() - t0)
-        return RunOutcome(self.out, self.out / RESULTS, main_log, results, n_new)
+        records = self._final_records(main_log)
+        results = write_run_results(
+            FinishedRun(out=self.out, task=self.spec.name, meta=self.meta, records=records,
+                        n_original=self._n_original(), seed=self.config.seed,
+                        wall_s=time.time() - t0)
+        )  # fmt: skip
+        failed = [r for r in records if r.get("error")]
+        first = f"{failed[0]['doc_id']}: {failed[0]['error']}" if failed else None
+        return RunOutcome(self.out, self.out / RESULTS, main_log, results, n_new,
+                          len(records), len(failed), first)  # fmt: skip
 
     def _step(self, what: str, fn: Any) -> None:
         """Run a setup step on every rank; if it fails anywhere, every rank stops with the error."""
@@ -191,6 +222,16 @@ class Runner:
         )
         # Refuse streams the model cannot take BEFORE loading it (class-level declaration).
         check_task_kind(self.adapter_cls, self.spec.sample_kind)
+        if c.scoring != "generate":
+            if c.scoring not in self.adapter_cls.scoring_methods:
+                raise ConfigError(
+                    f"--scoring {c.scoring}: adapter {c.adapter_name!r} does not score options "
+                    f"by log-likelihood (adapters that do: causal_lm, qwen2_5_omni)"
+                )
+            if self.spec.sample_kind != "qa":
+                raise ConfigError(
+                    f"--scoring {c.scoring}: task {self.spec.name!r} has no options to score"
+                )
         check_streams(self.adapter_cls, self._presentations(), policy=c.masking)
 
     def _presentations(self) -> list[Any]:
@@ -278,6 +319,7 @@ class Runner:
                 "scorer_version": _scorer_version(),
                 "chat_template_hash": self.adapter.provenance().get("chat_template_hash"),
                 "seeds": {"seed": self.config.seed, "per_item": "sha256(seed|doc_id|draw)[:8]"},
+                "scoring": _scoring_provenance(self.config.scoring),
                 "versions": library_versions(),
                 "git_hash": git_hash(),
             },
@@ -316,9 +358,15 @@ class Runner:
             self.out / f"samples_{self.spec.name}.rank{ctx.rank}-of-{ctx.world_size}.jsonl"
         )  # fmt: skip
         bar = _progress(len(work), c.progress and ctx.is_main, self.spec.name)
+        self._batch_size = self._resolve_batch_size()
         pending: list[Prepared] = []
         n = 0
-        with SampleLogWriter(path) as writer:
+        # A served model's batches overlap: the next one is queued while the last one is in
+        # flight, so the request pool never idles between batches (records stay in order).
+        overlap = isinstance(getattr(self.adapter, "max_in_flight", None), int)
+        self._queue: deque[tuple[list[Prepared], Future[list[Reply]]]] = deque()
+        self._submitter = ThreadPoolExecutor(max_workers=2) if overlap else None
+        with SampleLogWriter(path) as writer, _shutdown(self._submitter):
             for group in iter_prepared(
                 group_by_video(work), self.media_config, num_workers=c.num_workers,
                 prefetch_factor=c.prefetch_factor, preparer=self.adapter.preparer(),
@@ -336,37 +384,93 @@ class Runner:
                         bar.update(1)
                     else:
                         pending.append(p)
-                    if len(pending) >= c.batch_size:
+                    if len(pending) >= self._batch_size:
                         n += self._generate(pending, writer, bar)
                         pending = []
                         ctx.check_peers()
             if pending:
                 n += self._generate(pending, writer, bar)
+            while self._queue:
+                n += self._write_oldest(writer, bar)
         bar.close()
         return n
 
-    def _generate(self, batch: list[Prepared], writer: SampleLogWriter, bar: Any) -> int:
+    def _resolve_batch_size(self) -> int:
+        """``--batch-size``, or for ``auto``: 4 x the in-flight limit of a served model, else a
+        starting size (64 on GPU, 8 on CPU) that :meth:`_replies` shrinks by 10% on each out-of-memory."""
+        self._auto = self.config.batch_size == "auto"
+        if not self._auto:
+            return int(self.config.batch_size)
+        in_flight = getattr(self.adapter, "max_in_flight", None)
+        if isinstance(in_flight, int):
+            self._auto = False
+            return 4 * in_flight
+        return 64 if str(getattr(self, "device", "cpu")).startswith("cuda") else 8
+
+    def _replies(self, reqs: list[Request]) -> list[Reply]:
         assert self.adapter is not None
+        adapter = self.adapter
+        call = adapter.choice_replies if self.config.scoring == "loglikelihood" else adapter.replies
+        if not self._auto:
+            return call(reqs)
+        from accelerate.utils import find_executable_batch_size
+
+        @find_executable_batch_size(starting_batch_size=self._batch_size)  # type: ignore[misc]
+        def run(bs: int) -> list[Reply]:
+            out: list[Reply] = []
+            for i in range(0, len(reqs), bs):
+                out += call(reqs[i : i + bs])
+            if bs < self._batch_size:
+                log.info("batch size auto: %d -> %d after running out of memory",
+                         self._batch_size, bs)  # fmt: skip
+                self._batch_size = bs
+            return out
+
+        return run()  # type: ignore[no-any-return]
+
+    def _generate(self, batch: list[Prepared], writer: SampleLogWriter, bar: Any) -> int:
         reqs = [
-            Request(p.input, p.prompt or "", p.item.draw, p.item.seed, p.prepared) for p in batch
+            Request(p.input, p.prompt or "", p.item.draw, p.item.seed, p.prepared, p.item.sample)
+            for p in batch
         ]
-        outputs = self.adapter.generate(reqs)
-        if len(outputs) != len(reqs):
+        if self._submitter is None:
+            return self._write(batch, self._replies(reqs), writer, bar)
+        self._queue.append((batch, self._submitter.submit(self._replies, reqs)))
+        n = 0
+        while len(self._queue) > 1:  # one batch in flight, the next one queued behind it
+            n += self._write_oldest(writer, bar)
+        return n
+
+    def _write_oldest(self, writer: SampleLogWriter, bar: Any) -> int:
+        batch, future = self._queue.popleft()
+        return self._write(batch, future.result(), writer, bar)
+
+    def _write(
+        self, batch: list[Prepared], outputs: list[Reply], writer: SampleLogWriter, bar: Any
+    ) -> int:
+        assert self.adapter is not None
+        if len(outputs) != len(batch):
             raise RuntimeError(
-                f"adapter {self.adapter.name!r} returned {len(outputs)} replies for {len(reqs)} requests"
+                f"adapter {self.adapter.name!r} returned {len(outputs)} replies for {len(batch)} requests"
             )
         writer.write_many(self._record(p, out) for p, out in zip(batch, outputs))
         bar.update(len(batch))
         return len(batch)
 
-    def _record(self, p: Prepared, output: str | None) -> dict[str, Any]:
+    def _record(self, p: Prepared, reply: Reply | None) -> dict[str, Any]:
         sample = p.item.sample
         common: dict[str, Any] = dict(draw=p.item.draw, delivered=p.delivered,
-                                      prompt_hash=p.prompt_hash, item_hash_=self._hashes.get(sample.id))  # fmt: skip
-        if p.error is not None:
+                                      prompt_hash=p.prompt_hash, item_hash_=self._hashes.get(sample.id),
+                                      usage=reply.usage if reply is not None else None,
+                                      choice=reply.choice if reply is not None else None)  # fmt: skip
+        error, error_type = p.error, p.error_type
+        if error is None and reply is not None and reply.error is not None:
+            error, error_type = reply.error, reply.error_type
+        if error is not None:
             return make_record(
-                sample, raw_output=None, error=p.error, error_type=p.error_type, **common
+                sample, raw_output=None, error=error, error_type=error_type, **common
             )
+        output = reply.text if reply is not None else None
         if sample.task == "caption":
             return make_record(sample, raw_output=output, **common)
         from maple_bench.scoring import score
@@ -378,17 +482,19 @@ class Runner:
         )  # fmt: skip
 
     # -- merge and results -----------------------------------------------------------------------
-    def _finish(self, main_log: Path, wall_s: float) -> dict[str, Any]:
+    def _final_records(self, main_log: Path) -> list[dict[str, Any]]:
+        """Merge the shard logs (several processes) and return the run's records in order."""
         assert self.task is not None
         order = self.task.doc_ids
         shards = self._shard_logs()
         if shards:
             added = merge_logs(main_log, shards, order)
             log.info("merged %d records from %d shard logs into %s", added, len(shards), main_log)
-        records = final_records(read_log(main_log), order, self.config.k)
-        from evaluators.runner.results import write_run_results
+        return final_records(read_log(main_log), order, self.config.k)
 
-        return write_run_results(self, records, wall_s)
+    def _n_original(self) -> int:
+        assert self.task is not None
+        return int(self.task.dataset.get("n_before_limit") or len(self.task.samples))
 
 
 def final_records(records: list[dict[str, Any]], order: list[str], k: int) -> list[dict[str, Any]]:
@@ -419,6 +525,21 @@ def _scorer_version() -> str:
     return SCORER_VERSION
 
 
+def _scoring_provenance(method: str) -> dict[str, Any]:
+    """How answers were obtained (recorded in the results' provenance)."""
+    if method != "loglikelihood":
+        return {"method": "generate", "parse": "maple_bench.scoring.parse_answer"}
+    from evaluators.adapters.loglik import PLAIN_ANSWER_CUE
+
+    return {
+        "method": "loglikelihood",
+        "continuation": "'<letter>. <option>' (leading space, after "
+        f"{PLAIN_ANSWER_CUE!r}, for models without a chat template)",
+        "acc": "argmax of the summed continuation log-probability",
+        "acc_norm": "argmax of the log-probability per UTF-8 byte of the continuation",
+    }
+
+
 def _media_provenance(media_config: Any) -> dict[str, Any]:
     prov = getattr(media_config, "provenance", None)
     base = prov() if callable(prov) else {}
@@ -427,6 +548,16 @@ def _media_provenance(media_config: Any) -> dict[str, Any]:
     base.setdefault("audio", media_config.audio.key())
     base.setdefault("policy", media_config.policy)
     return base
+
+
+@contextlib.contextmanager
+def _shutdown(pool: ThreadPoolExecutor | None) -> Iterator[None]:
+    """Shut ``pool`` down on the way out (an error cancels what was queued)."""
+    try:
+        yield
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _progress(total: int, enabled: bool, task: str) -> Any:

@@ -57,7 +57,7 @@ def load_task(
     data: str | None = None,
     revision: str | None = None,
     media_root: str | Path | None = None,
-    limit: int | None = None,
+    limit: int | float | None = None,
     cache_dir: str | Path | None = None,
     seed: int = 0,
     synth_per_tag: int = 4,
@@ -92,7 +92,7 @@ def load_task(
         rev = revision or spec.revision
     sset = load_samples(
         source, config, spec.split, revision=rev, media_root=media_root,
-        limit=None if presentations else limit, seed=seed,
+        limit=None, seed=seed,
     )  # fmt: skip
     samples = list(sset.samples)
     prov = dict(getattr(sset, "provenance", {}) or {})
@@ -103,14 +103,19 @@ def load_task(
         prov["expansion"] = "ablation: 7 presentations + blind, None option, original answer"
     if presentations:
         keep = set(presentations)
-        samples = [s for s in samples if s.shown.name in keep][:limit]
+        samples = [s for s in samples if s.shown.name in keep]
         if not samples:
             raise ValueError(
                 f"task {spec.name!r}: no item of {source} is shown as {sorted(keep)}; "
                 f"presentations present: {sorted({s.shown.name for s in sset.samples})}"
             )
         prov["presentations"] = sorted(keep)
-        prov["limit"] = limit
+        prov.pop("ids_hash", None)
+    prov["n_before_limit"] = len(samples)
+    if limit is not None:
+        samples = limit_per_tag(samples, limit, seed)
+        prov["limit"] = {"value": limit, "rule": LIMIT_RULE, "seed": seed}
+        prov.pop("ids_hash", None)
     wrong = [s.id for s in samples if s.task != spec.sample_kind]
     if wrong:
         raise ValueError(
@@ -133,6 +138,64 @@ def load_task(
     prov["n"] = len(samples)
     root = sset.media_root if media_root is None else Path(media_root)
     return LoadedTask(spec, samples, Path(root) if root is not None else None, prov)
+
+
+LIMIT_RULE = (
+    "per-tag: seeded sample of round(n * share of tag), at least 1 per tag, task order kept"
+)
+"""How ``--limit`` picks items (recorded in the dataset provenance)."""
+
+
+def limit_count(limit: int | float, n: int) -> int:
+    """Items kept by ``--limit``: a count (int >= 1) or a fraction of ``n`` (float in (0, 1])."""
+    if isinstance(limit, bool):
+        raise ValueError(f"limit {limit!r}: give a count (e.g. 100) or a fraction (e.g. 0.1)")
+    if isinstance(limit, float):
+        if not 0 < limit <= 1:
+            raise ValueError(f"limit {limit}: a fraction must be in (0, 1]; a count must be >= 1")
+        return max(1, round(limit * n))
+    if limit < 1:
+        raise ValueError(f"limit {limit}: a count must be >= 1")
+    return min(int(limit), n)
+
+
+def limit_per_tag(samples: list[Sample], limit: int | float, seed: int) -> list[Sample]:
+    """A seeded sample of ``limit`` items (count or fraction) with every RMT tag represented.
+
+    Each tag gets its share of the count (largest remainder), at least one item while the count
+    allows; within a tag, items are drawn by a seeded shuffle. The kept items stay in task order,
+    so ``--limit 21`` on a 7-tag task gives 3 items per tag instead of the first 21 rows.
+    """
+    import random
+
+    n = limit_count(limit, len(samples))
+    if n >= len(samples):
+        return list(samples)
+    by_tag: dict[str, list[int]] = {}
+    for i, s in enumerate(samples):
+        by_tag.setdefault(s.rmt.name, []).append(i)
+    tags = sorted(by_tag)
+    quota = dict.fromkeys(tags, 0)
+    if n >= len(tags):
+        for t in tags:
+            quota[t] = 1
+    rest = n - sum(quota.values())
+    if rest > 0:
+        pool = {t: len(by_tag[t]) - quota[t] for t in tags}
+        total = sum(pool.values())
+        exact = {t: rest * pool[t] / total for t in tags}
+        for t in tags:
+            quota[t] += int(exact[t])
+        left = n - sum(quota.values())
+        for t in sorted(tags, key=lambda t: (-(exact[t] - int(exact[t])), t))[:left]:
+            quota[t] += 1
+    rng = random.Random(f"limit|{seed}")
+    keep: list[int] = []
+    for t in tags:
+        idx = list(by_tag[t])
+        rng.shuffle(idx)
+        keep += idx[: quota[t]]
+    return [samples[i] for i in sorted(keep)]
 
 
 # -- synthetic data -------------------------------------------------------------------------------
