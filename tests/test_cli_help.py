@@ -48,7 +48,7 @@ def _help(parser: argparse.ArgumentParser, *path: str) -> str:
 
 def test_defaults_are_shown():
     text = " ".join(_help(eval_parser(), "run").split())
-    assert "requests per model call (default: 8)" in text  # RunConfig's default, not None
+    assert "shrink on OOM) (default: 8)" in text  # RunConfig's default, not None
     assert "(default: drop)" in text
     text = " ".join(_help(bench_parser(), "synth").split())
     assert "questions per tag (default: 10)" in text

@@ -184,7 +184,7 @@ def test_cli_rescore_changes_only_where_the_old_verdict_was_wrong(tmp_path, caps
     assert "3 verdicts changed" in err and "row 3 q2" in err
     res = load_results(out)
     assert res["maple"]["provenance"]["scorer_version"] == SCORER_VERSION
-    assert res["configs"]["maple_qa_plus"]["rescored"]["n_changed"] == 3
+    assert res["maple"]["task_config"]["rescored"]["n_changed"] == 3
     assert res["maple"]["headline"]["micro_acc"] == pytest.approx(0.5)
     rows = [json.loads(x) for x in (tmp_path / "re.jsonl").read_text().splitlines()]
     assert [r["parsed_index"] for r in rows] == [1, 3, None, 1]
@@ -216,7 +216,7 @@ def test_llm_extractor_is_opt_in_cached_and_recorded(tmp_path, endpoint, capsys)
     assert len(_Extractor.requests) == 2
     assert "Options:\nA. red circle, high tone" in _Extractor.requests[0]
     res = load_results(out)
-    ce = res["configs"]["maple_qa_plus"]["choice_extractor"]
+    ce = res["maple"]["task_config"]["rescored"]["choice_extractor"]
     assert ce["n_extracted"] == 1 and ce["judge_id"].startswith("endpoint:")
     rows_out = [json.loads(x) for x in (tmp_path / "re.jsonl").read_text().splitlines()]
     last = rows_out[-1]

@@ -120,7 +120,7 @@ def _check_results_block(results: Mapping[str, Any], headline: Mapping[str, Any]
             continue
         for key, value in block.items():
             path = f"$.results['{task}']['{key}']"
-            if key == "alias":
+            if key in ("alias", "name"):  # lm-eval's task label strings
                 continue
             if isinstance(value, str):
                 if value == NOT_AVAILABLE and "_stderr" in key:
