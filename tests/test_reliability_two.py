@@ -377,9 +377,7 @@ def test_6_output_path_under_a_file(tmp_path: Path, capsys: Any) -> None:
 
     raw = write_raw(tmp_path / "raw", [qa_row(i) for i in range(4)])
     (tmp_path / "afile").write_text("x")
-    assert (
-        main(["build", "qa", "--data", str(raw), "--out", str(tmp_path / "afile" / "out")]) == 2
-    )
+    assert main(["build", "qa", "--data", str(raw), "--out", str(tmp_path / "afile" / "out")]) == 2
     assert "afile: already exists" in _one_line(capsys)
 
 
