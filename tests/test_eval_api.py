@@ -153,7 +153,8 @@ def test_every_item_failed_exits_non_zero_with_one_line_and_no_key(
         res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 1, res.stderr[-2000:]
     err_lines = [x for x in res.stderr.splitlines() if "every item" in x]
-    assert len(err_lines) == 1 and "HTTP 401" in err_lines[0] and "***" in err_lines[0]
+    assert len(err_lines) == 1 and "HTTP 401 Unauthorized" in err_lines[0]
+    assert "bad key" not in err_lines[0]  # status and reason only, never the echoing body
     assert SECRET not in res.stderr + res.stdout
     assert SECRET not in _all_text(tmp_path / "f")
     with (

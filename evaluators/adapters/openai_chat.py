@@ -17,21 +17,18 @@ stream that is not presented is not sent at all, so masking survives the wire.
 
 Requests of a batch run concurrently (at most ``max_concurrency`` in flight), each with a
 timeout, retried with exponential backoff on 429, 5xx, timeouts, connection errors and
-malformed replies. Decoding is greedy (``temperature=0``) with the per-(item, draw) seed. The
-API key is read from the environment variable named by ``api_key_env`` and is never written to
-the results, the log or an error message. Media encoding runs in the DataLoader workers.
+malformed replies, by the transport the LLM judge shares (:mod:`evaluators.endpoint`).
+Decoding is greedy (``temperature=0``) with the per-(item, draw) seed. The API key is read from
+the environment variable named by ``api_key_env`` and is never written to the results, the log
+or an error message (which gives the HTTP status and reason, never the server's body). Media
+encoding runs in the DataLoader workers.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import os
-import random
 import tempfile
-import threading
-import time
-import urllib.parse
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -39,13 +36,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from evaluators.adapters.base import AdapterArgumentError, ModelAdapter, Reply, Request, pop_args
+from evaluators.endpoint import EndpointError, MissingKeyError, Transport, chat_url, public_url
 from maple_bench.modality import VAS
 
 FORMATS = ("vllm", "openai")
 """Wire formats: vLLM's Qwen2.5-Omni content parts, or OpenAI-style frames + input_audio."""
-
-RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-"""HTTP statuses worth retrying (rate limits, overload, transient server errors)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,8 @@ class EndpointSettings:
     """How requests are sent (everything here except the key is recorded in provenance)."""
 
     base_url: str
-    """Server root up to ``/v1`` (``http://127.0.0.1:8000/v1``); ``/chat/completions`` is added."""
+    """Server root, with or without ``/v1`` (``http://127.0.0.1:8000/v1``); see
+    :func:`evaluators.endpoint.chat_url`."""
     model: str
     """The served model name sent as ``model``."""
     format: str = "vllm"
@@ -101,15 +97,13 @@ class EndpointSettings:
 
     @property
     def url(self) -> str:
-        return self.base_url.rstrip("/") + "/chat/completions"
+        """The chat-completions URL requests go to."""
+        return chat_url(self.base_url)
 
     def public(self) -> dict[str, Any]:
         """Settings for provenance: the base URL without credentials, query or fragment."""
         d = asdict(self)
-        parts = urllib.parse.urlsplit(self.base_url)
-        host = parts.hostname or ""
-        netloc = host if parts.port is None else f"{host}:{parts.port}"
-        d["base_url"] = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        d["base_url"] = public_url(self.base_url)
         return d
 
 
@@ -235,10 +229,6 @@ class _BuildParts:
 # -- the adapter --------------------------------------------------------------------------------
 
 
-class EndpointError(RuntimeError):
-    """A request failed after every retry (the item is logged as failed, not the run)."""
-
-
 class OpenAIChatAdapter(ModelAdapter):
     """``--model openai_chat:MODEL --model-args base_url=URL[,api_key_env=VAR,...]``."""
 
@@ -248,20 +238,16 @@ class OpenAIChatAdapter(ModelAdapter):
 
     def __init__(self, settings: EndpointSettings) -> None:
         self.settings = settings
-        self._key: str | None = None
-        if settings.api_key_env:
-            key = os.environ.get(settings.api_key_env)
-            if not key:
-                raise AdapterArgumentError(
-                    f"openai_chat: environment variable {settings.api_key_env} (api_key_env) is "
-                    f"not set or empty; export it, or drop api_key_env for a server without keys"
-                )
-            self._key = key
+        try:
+            self.transport = Transport(settings.base_url, api_key_env=settings.api_key_env,
+                                       timeout_s=settings.timeout_s,
+                                       max_retries=settings.max_retries,
+                                       backoff_s=settings.backoff_s)  # fmt: skip
+        except (MissingKeyError, ValueError) as e:
+            raise AdapterArgumentError(f"openai_chat: {e}") from None
         self._pool = ThreadPoolExecutor(
             max_workers=settings.max_concurrency, thread_name_prefix="openai_chat"
         )
-        self._rng = random.Random(0)
-        self._rng_lock = threading.Lock()
 
     @classmethod
     def create(cls, kwargs: dict[str, Any], **runtime: Any) -> OpenAIChatAdapter:
@@ -303,81 +289,17 @@ class OpenAIChatAdapter(ModelAdapter):
         body.update(built["extra"])
         return body
 
-    def _headers(self, request: Request) -> dict[str, str]:
-        doc_id = request.prepared["doc_id"] if request.prepared else request.sample.id
-        h = {"Content-Type": "application/json", "X-Request-Id": f"{doc_id}#{request.draw}"}
-        if self._key:
-            h["Authorization"] = f"Bearer {self._key}"
-        return h
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after:
-            try:
-                return min(float(retry_after), 60.0)
-            except ValueError:
-                pass
-        with self._rng_lock:
-            jitter = 1.0 + 0.25 * self._rng.random()
-        return min(self.settings.backoff_s * (2**attempt), 60.0) * jitter
-
-    def _post(self, raw: bytes, headers: dict[str, str]) -> tuple[int, bytes, str | None]:
-        """One HTTP attempt: (status, body, Retry-After). Network failures raise OSError."""
-        import urllib.error
-        import urllib.request
-
-        req = urllib.request.Request(self.settings.url, data=raw, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=self.settings.timeout_s) as resp:
-                return int(resp.status), resp.read(), None
-        except urllib.error.HTTPError as e:
-            return int(e.code), e.read(), e.headers.get("Retry-After")
-
     def _send(self, request: Request) -> Reply:
-        """One item: attempts with backoff until a well-formed reply or the retry budget ends."""
-        import http.client
-        import json
-
-        raw = json.dumps(self.payload(request)).encode("utf-8")
-        headers = self._headers(request)
-        t_start = time.perf_counter()
-        last = "no attempt made"
-        attempt = 0
-        for attempt in range(self.settings.max_retries + 1):
-            retry_after: str | None = None
-            t0 = time.perf_counter()
-            try:
-                status, body, retry_after = self._post(raw, headers)
-            except TimeoutError:
-                last = f"timed out after {self.settings.timeout_s:g} s"
-            except (OSError, http.client.HTTPException) as e:
-                reason = getattr(e, "reason", None)
-                if isinstance(reason, TimeoutError):
-                    last = f"timed out after {self.settings.timeout_s:g} s"
-                else:
-                    last = f"connection error ({type(e).__name__}: {e})"
-            else:
-                latency = time.perf_counter() - t0
-                if status == 200:
-                    text, usage, problem = parse_reply(body)
-                    if problem is None:
-                        usage.update(latency_s=round(latency, 4), attempts=attempt + 1,
-                                     total_s=round(time.perf_counter() - t_start, 4))  # fmt: skip
-                        return Reply(text=text, usage=usage)
-                    last = f"malformed reply ({problem})"
-                else:
-                    snippet = " ".join(body.decode("utf-8", "replace").split())[:200]
-                    last = f"HTTP {status}: {snippet}"
-                    if status not in RETRY_STATUS:
-                        break
-            if attempt < self.settings.max_retries:
-                time.sleep(self._delay(attempt, retry_after))
-        msg = self._redact(f"{self.settings.url}: {last} (after {attempt + 1} attempts)")
-        return Reply(text="", error=msg, error_type=EndpointError.__name__,
-                     usage={"attempts": attempt + 1,
-                            "total_s": round(time.perf_counter() - t_start, 4)})  # fmt: skip
+        """One item through the shared transport (retries, backoff, redaction live there)."""
+        doc_id = request.prepared["doc_id"] if request.prepared else request.sample.id
+        res = self.transport.send(self.payload(request),
+                                  {"X-Request-Id": f"{doc_id}#{request.draw}"})  # fmt: skip
+        if res.error is None:
+            usage = dict(res.usage, latency_s=res.latency_s, attempts=res.attempts,
+                         total_s=res.total_s)  # fmt: skip
+            return Reply(text=res.text.strip(), usage=usage)
+        return Reply(text="", error=res.error, error_type=EndpointError.__name__,
+                     usage={"attempts": res.attempts, "total_s": res.total_s})  # fmt: skip
 
     def replies(self, requests: Sequence[Request]) -> list[Reply]:
         """Every request of the batch concurrently (bounded by the pool), answers in order."""
@@ -402,26 +324,3 @@ class OpenAIChatAdapter(ModelAdapter):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-
-
-def parse_reply(body: bytes) -> tuple[str, dict[str, Any], str | None]:
-    """(text, usage, problem): ``problem`` names what is wrong with a malformed 200 reply."""
-    import json
-
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return "", {}, "body is not JSON"
-    try:
-        content = data["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        return "", {}, "no choices[0].message.content"
-    if not isinstance(content, str):
-        return "", {}, "choices[0].message.content is not a string"
-    usage_in = data.get("usage")
-    usage: dict[str, Any] = {"prompt_tokens": None, "completion_tokens": None}
-    if isinstance(usage_in, dict):
-        for k in ("prompt_tokens", "completion_tokens"):
-            v = usage_in.get(k)
-            usage[k] = int(v) if isinstance(v, int) and not isinstance(v, bool) else None
-    return content.strip(), usage, None

@@ -5,15 +5,15 @@ scale; the score is normalised to [0, 1] and written into the sample log's ``jud
 verdict records the judge id, the prompt template's hash and the decoding settings, and is cached
 in a JSONL file keyed by (judge id, prompt hash, candidate, references). A configured judge that
 fails (unreachable, HTTP error, unparseable answer) raises :class:`JudgeError`: there is no
-silent fallback to another score. API keys are read from an environment variable named in the
-config and never logged or written.
+silent fallback to another score. The endpoint judge shares its HTTP client with the
+``openai_chat`` adapter (:mod:`evaluators.endpoint`): API keys are read from an environment
+variable named in the config and never logged or written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from evaluators.endpoint import MissingKeyError, Transport, chat_url
 
 JUDGE_PROMPT_VERSION = "1"
 DEFAULT_TEMPLATE = (
@@ -58,6 +60,10 @@ class JudgeConfig:
     """0 = greedy decoding (recommended: verdicts are cached and must be reproducible)."""
     timeout: float = 60.0
     """Seconds per HTTP request."""
+    max_retries: int = 3
+    """Endpoint retries after the first attempt (429, 5xx, timeouts, malformed replies)."""
+    backoff_s: float = 0.5
+    """First retry delay; doubles per retry (capped at 60 s), or the server's Retry-After."""
     template: str = DEFAULT_TEMPLATE
     """Prompt template with ``{references}``, ``{candidate}`` and ``{scale}``."""
     trust_remote_code: bool = False
@@ -72,6 +78,8 @@ class JudgeConfig:
             raise ValueError(f"judge scale must be 10 or 100, not {self.scale!r}")
         if self.backend == "endpoint" and not self.base_url:
             raise ValueError("the endpoint judge needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        if self.timeout <= 0 or self.max_retries < 0 or self.backoff_s < 0:
+            raise ValueError("judge timeout > 0, max_retries >= 0 and backoff_s >= 0 required")
         for key in ("{references}", "{candidate}"):
             if key not in self.template:
                 raise ValueError(f"the judge template must contain {key}")
@@ -266,55 +274,46 @@ class LocalJudge(Judge):
 
 
 class EndpointJudge(Judge):
-    """An OpenAI-compatible ``/v1/chat/completions`` endpoint (vLLM, TGI, llama.cpp, OpenAI)."""
+    """An OpenAI-compatible ``/v1/chat/completions`` endpoint (vLLM, TGI, llama.cpp, OpenAI).
+
+    Requests go through :class:`evaluators.endpoint.Transport`, the client the ``openai_chat``
+    adapter uses: retries with backoff on 429, 5xx, timeouts and malformed replies, and error
+    text without the server's body or the key.
+    """
+
+    def __init__(self, config: JudgeConfig, cache: VerdictCache | None = None) -> None:
+        super().__init__(config, cache)
+        self._transport: Transport | None = None
 
     def url(self) -> str:
-        base = (self.config.base_url or "").rstrip("/")
-        return base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+        """The chat-completions URL (``base_url`` with or without ``/v1``)."""
+        return chat_url(self.config.base_url or "")
+
+    @property
+    def transport(self) -> Transport:
+        """The HTTP client, made on first use (the API key is read then)."""
+        if self._transport is None:
+            c = self.config
+            try:
+                self._transport = Transport(c.base_url or "", api_key_env=c.api_key_env,
+                                            timeout_s=c.timeout, max_retries=c.max_retries,
+                                            backoff_s=c.backoff_s)  # fmt: skip
+            except (MissingKeyError, ValueError) as e:
+                raise JudgeError(f"the judge endpoint: {e}") from None
+        return self._transport
 
     def generate(self, prompt: str) -> str:
-        import urllib.error
-        import urllib.request
-
         c = self.config
-        headers = {"Content-Type": "application/json"}
-        if c.api_key_env:
-            key = os.environ.get(c.api_key_env)
-            if not key:
-                raise JudgeError(
-                    f"the judge endpoint needs an API key in ${c.api_key_env}, which is not set"
-                )
-            headers["Authorization"] = f"Bearer {key}"
         body = {
             "model": c.model,
             "messages": [{"role": "user", "content": prompt}],
             "temperature": c.temperature,
             "max_tokens": c.max_new_tokens,
         }
-        req = urllib.request.Request(
-            self.url(), data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=c.timeout) as resp:
-                payload = json.loads(resp.read().decode("utf-8"))
-        except urllib.error.HTTPError as e:
-            # Status and reason only: a server that echoes the request would put the API key
-            # from the Authorization header into the body, and so into logs.
-            e.close()
-            raise JudgeError(
-                f"judge endpoint {self.url()} returned HTTP {e.code} {e.reason}"
-            ) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as e:
-            raise JudgeError(f"judge endpoint {self.url()} unreachable: {e}") from None
-        except json.JSONDecodeError as e:
-            raise JudgeError(f"judge endpoint {self.url()} did not return JSON: {e}") from None
-        try:
-            return str(payload["choices"][0]["message"]["content"])
-        except (KeyError, IndexError, TypeError):
-            raise JudgeError(
-                f"judge endpoint {self.url()} answered without choices[0].message.content: "
-                f"{str(payload)[:200]}"
-            ) from None
+        res = self.transport.send(body)
+        if res.error is not None:
+            raise JudgeError(f"judge endpoint {res.error}")
+        return res.text
 
 
 def make_judge(config: JudgeConfig, cache: VerdictCache | Path | str | None = None) -> Judge:
