@@ -146,10 +146,12 @@ def test_configured_judge_failures_are_errors(server, monkeypatch):
     with pytest.raises(JudgeError, match=r"\$NO_SUCH_VAR"):
         judge_log(caption_rows(), make_judge(cfg))
     _Handler.fail_with = 503
-    cfg = JudgeConfig(backend="endpoint", model="m", base_url=server)
+    cfg = JudgeConfig(backend="endpoint", model="m", base_url=server, backoff_s=0.01)
     with pytest.raises(JudgeError, match=r"doc_id 'v1-V'.*HTTP 503"):
         judge_log(caption_rows(), make_judge(cfg))
-    dead = JudgeConfig(backend="endpoint", model="m", base_url="http://127.0.0.1:9/v1", timeout=2)
+    dead = JudgeConfig(
+        backend="endpoint", model="m", base_url="http://127.0.0.1:9/v1", timeout=2, backoff_s=0.01
+    )
     with pytest.raises(JudgeError, match="unreachable"):
         judge_log(caption_rows(), make_judge(dead))
 
