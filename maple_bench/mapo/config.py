@@ -16,6 +16,7 @@ from maple_bench.mapo.advantages import ADVANTAGE_MODES
 from maple_bench.mapo.curriculum import CURRICULA
 from maple_bench.mapo.filtering import FILTER_MODES
 from maple_bench.mapo.loss import AGGREGATIONS
+from maple_bench.mapo.weights import STRATUM_WEIGHTINGS
 
 POLICIES = ("compact", "causal_lm", "qwen_omni_thinker")
 INPUTS = ("required", "full")
@@ -83,19 +84,24 @@ class TrainConfig:
     adv_eps: float = 1e-6
     """Added to the std in the advantage denominator."""
     min_stratum_size: int = 2
-    """Groups/strata smaller than this use batch statistics."""
+    """Strata smaller than this use the (kept) batch statistics; groups never fall back."""
     scale_advantages: bool = True
     """Divide by the std (False: centring only)."""
     filter: str = "early"
-    """Zero-variance groups: ``early`` (dropped before the loss pass), ``late`` (masked), ``none``."""
+    """Zero-variance groups: ``early`` (dropped before the loss pass), ``late`` (masked), ``none``.
+    Advantages are normalised over the kept rows after filtering, whatever the mode."""
     loss_agg: str = "sample"
     """``sample`` (paper), ``token`` (DAPO) or ``constant`` (Dr. GRPO)."""
     eps_low: float = 0.2
     """Lower clip: ratio >= 1 - eps_low."""
     eps_high: float = 0.28
     """Upper clip: ratio <= 1 + eps_high."""
+    steps_per_generation: int = 1
+    """Mini-batches (optimizer steps) per rollout batch and epoch: the batch's kept completions
+    are shuffled (seeded) and split; old log-probs come from the rollout policy, so from the
+    second step on the ratio moves and the clip acts (the paper: global 256 / mini 32 = 8)."""
     ppo_epochs: int = 1
-    """Optimizer steps per rollout batch (>1 makes the ratio and clipping non-trivial)."""
+    """Passes over each rollout batch's mini-batches (each pass reshuffles them)."""
     kl_beta: float = 0.0
     """Weight of the k3 KL to the frozen initial policy (0: no reference model is kept)."""
     adaptive_weights: bool = False
@@ -108,8 +114,9 @@ class TrainConfig:
     """Adaptive weights: upper clip."""
     reward_window: int = 512
     """Adaptive weights / dynamic curriculum: rewards remembered per tag."""
-    stratum_weighting: str = "proportional"
-    """``proportional`` (batch mean; w_M scales a stratum) or ``balanced`` (strata count equally)."""
+    stratum_weighting: str = "g_ma"
+    """``g_ma``: sum_M w_M mean_M as ARCHITECTURE section 4 defines g_MA; ``balanced``: g_MA / K
+    (K strata in the step); ``proportional``: the batch mean, w_M scaling a stratum's rows (MUPO)."""
     format_weight: float = 0.0
     """Reward bonus for a parseable answer (maple_bench.scoring.reward)."""
     # --- optimisation
@@ -149,7 +156,7 @@ class TrainConfig:
             "advantages": ADVANTAGE_MODES,
             "filter": FILTER_MODES,
             "loss_agg": AGGREGATIONS,
-            "stratum_weighting": ("proportional", "balanced"),
+            "stratum_weighting": STRATUM_WEIGHTINGS,
             "rollout_seeding": ("per_prompt", "batch"),
             "mask_policy": ("drop", "blank"),
             "device": ("auto", "cpu", "cuda"),
@@ -160,13 +167,25 @@ class TrainConfig:
                 raise ValueError(
                     f"config {key}={getattr(self, key)!r} is not one of {', '.join(valid)}"
                 )
-        for key in ("batch_size", "group_size", "grad_accum", "ppo_epochs", "max_steps"):
+        for key in (
+            "batch_size",
+            "group_size",
+            "grad_accum",
+            "steps_per_generation",
+            "ppo_epochs",
+            "max_steps",
+        ):
             if getattr(self, key) < 1:
                 raise ValueError(f"config {key} must be >= 1, got {getattr(self, key)}")
         if self.curriculum == "dynamic" and self.sampler != "stratified":
             raise ValueError(
                 "config curriculum=dynamic acts through per-tag quotas / tag order: "
                 "set sampler=stratified"
+            )
+        if self.advantages in ("group", "group_stratum") and self.group_size < 2:
+            raise ValueError(
+                f"config advantages={self.advantages} normalises within each prompt's group and "
+                f"needs group_size >= 2 (got {self.group_size}); use advantages=stratum or global"
             )
         if self.eps_low < 0 or self.eps_high < 0:
             raise ValueError("config eps_low / eps_high must be >= 0")
@@ -183,6 +202,8 @@ class TrainConfig:
 
 _MAPO: dict[str, Any] = dict(
     advantages="stratum",
+    stratum_weighting="g_ma",
+    steps_per_generation=4,
     inputs="required",
     sampler="stratified",
     stratified_mode="quota",
@@ -194,6 +215,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # modality-unaware baseline: one normalisation over the mixed batch, every stream presented
     "mupo": dict(
         advantages="global",
+        stratum_weighting="proportional",
+        steps_per_generation=4,
         inputs="full",
         sampler="mixed",
         filter="none",

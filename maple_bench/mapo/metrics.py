@@ -114,6 +114,7 @@ def step_row(step: int, base: dict[str, Any], st: dict[str, float], dt: float) -
         "grad_norm": st["grad_norm"],
         "grad_var": st["grad_var"],
         "grad_var_rel": st["grad_var_rel"],
+        "update_tokens": st["token_count"],
         "clip_low_frac": st["clip_low_count"] / tokens,
         "clip_high_frac": st["clip_high_count"] / tokens,
         "entropy": st["entropy_sum"] / tokens,

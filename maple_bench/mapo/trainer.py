@@ -1,9 +1,13 @@
 """The MAPO / MUPO training recipe: one readable class (torchtune style).
 
-Each step reads top to bottom:
-sampler -> present (required or full streams) -> rollouts -> rewards (the evaluators' scorer) ->
-gather over processes -> filter -> advantages over the global batch -> loss per micro-batch ->
-sum gradients over processes -> clip -> optimizer step -> metrics / checkpoint.
+Each rollout batch reads top to bottom:
+sampler -> present (required or full streams) -> rollouts with the rollout policy's log-probs ->
+rewards (the evaluators' scorer) -> gather over processes -> zero-variance filter -> advantages
+over the kept rows of the global batch -> for each of ``ppo_epochs`` passes, a seeded shuffle
+split into ``steps_per_generation`` mini-batches, each one optimizer step (loss per micro-batch,
+gradients summed over micro-batches and processes, clip, step) -> metrics / checkpoint.
+Mini-batch k is the same set of rows whatever the number of processes (rows are shuffled in
+their canonical order: batch position x G + completion index).
 
 Distributed runs (``accelerate launch``) split every global batch of prompts across processes;
 rewards, strata and prompt ids are gathered, so stratum statistics, filtering and the loss
@@ -33,10 +37,10 @@ from typing import Any
 import torch
 
 from maple_bench.mapo import checkpoint as ckpt
-from maple_bench.mapo.advantages import compute_advantages
+from maple_bench.mapo.advantages import filtered_advantages
+from maple_bench.mapo.batching import split_minibatches
 from maple_bench.mapo.config import TrainConfig
 from maple_bench.mapo.curriculum import dynamic_order, static_sizes, static_stage
-from maple_bench.mapo.filtering import keep_mask
 from maple_bench.mapo.kl import k3
 from maple_bench.mapo.loss import aggregate, clip_fractions, clipped_surrogate
 from maple_bench.mapo.metrics import MetricsLog, plot_curves, step_row
@@ -286,6 +290,7 @@ class MapoTrainer:
         )
 
     def _train_step(self) -> list[dict[str, Any]]:
+        """One rollout batch: sample, reward, filter + advantages, then the mini-batch updates."""
         from maple_bench.scoring import reward
 
         cfg, G, acc = self.cfg, self.cfg.group_size, self.acc
@@ -295,6 +300,8 @@ class MapoTrainer:
         rank, world = acc.process_index, acc.num_processes
         positions = list(range(rank, len(batch), world))
         local = [self.samples[batch[p]] for p in positions]
+        rollout_step = self.step
+        n_updates = min(cfg.steps_per_generation * cfg.ppo_epochs, cfg.max_steps - self.step)
 
         # rollouts (no grad) and rewards from the evaluators' scorer
         prompts = [self._prompt(s) for s in local]
@@ -303,8 +310,9 @@ class MapoTrainer:
             torch.manual_seed(self._rollout_seed(-1 - rank))
             seeds = None
         t_roll = time.perf_counter()
+        # old log-probs from the rollout policy are needed once a second update reuses the batch
         ro = self.policy.sample(
-            prompts, G, cfg.temperature, with_logprobs=cfg.ppo_epochs > 1, seeds=seeds
+            prompts, G, cfg.temperature, with_logprobs=n_updates > 1, seeds=seeds
         )
         rollout_time = time.perf_counter() - t_roll
         rows_sample = [s for s in local for _ in range(G)]
@@ -317,19 +325,21 @@ class MapoTrainer:
         )
         tag_ids = torch.tensor([TAG_NAMES.index(s.rmt.name) for s in rows_sample])
         groups = torch.tensor(positions).repeat_interleave(G)
-
-        # global batch statistics
-        g_rewards, g_tags, g_groups = (
-            self._gather(rewards),
-            self._gather(tag_ids),
-            self._gather(groups),
-        )
         n_local = rewards.numel()
-        sl = slice(rank * n_local, (rank + 1) * n_local)
-        g_keep = keep_mask(g_rewards, g_groups, cfg.filter)
-        g_adv = compute_advantages(
+        # canonical row id = batch position * G + completion index: independent of world size
+        canon = groups * G + torch.arange(n_local) % G
+
+        # the global batch, in canonical order
+        g_canon = self._gather(canon)
+        order_idx = torch.argsort(g_canon)
+        g_rewards = self._gather(rewards)[order_idx]
+        g_tags = self._gather(tag_ids)[order_idx]
+        g_groups = self._gather(groups)[order_idx]
+        g_ntok = self._gather(ro.mask.sum(-1).float())[order_idx]
+        g_adv, g_keep = filtered_advantages(
             g_rewards,
             mode=cfg.advantages,
+            filter=cfg.filter,
             groups=g_groups,
             strata=g_tags,
             eps=cfg.adv_eps,
@@ -348,22 +358,11 @@ class MapoTrainer:
                 w_min=cfg.weight_min,
                 w_max=cfg.weight_max,
             )
-        g_c = per_sample_weights(g_tag_names, weights, mode=cfg.stratum_weighting)
-        # balanced weighting counts only kept completions per stratum
-        if cfg.stratum_weighting == "balanced":
-            kept_idx = g_keep.nonzero().flatten()
-            g_c = torch.zeros_like(g_rewards)
-            g_c[kept_idx] = per_sample_weights(
-                [g_tag_names[i] for i in kept_idx.tolist()], weights, mode="balanced"
-            )
         self.window.update(g_tag_names, g_rewards.tolist())
-
-        keep, adv, c = g_keep[sl], g_adv[sl], g_c[sl]
-        n_kept = float(g_keep.sum())
-        tok_mask = ro.mask
-        t_kept = self._sum(float(tok_mask[keep].sum()))
-        rows = keep.nonzero().flatten() if cfg.filter == "early" else torch.arange(n_local)
-        c = c * keep.float()  # `late`: zero-variance groups stay in the pass, out of the loss
+        # `early`: filtered rows skip the loss pass; `late` / `none`: every row runs, c_j = 0
+        run_rows = (
+            g_keep.nonzero().flatten() if cfg.filter == "early" else torch.arange(len(g_keep))
+        )
 
         base = {
             "rewards": g_rewards,
@@ -371,22 +370,51 @@ class MapoTrainer:
             "keep": g_keep,
             "adv": g_adv,
             "weights": weights,
-            "n_kept": n_kept,
+            "n_kept": float(g_keep.sum()),
             "batch": batch,
             "rollout_time": rollout_time,
-            "tokens": self._sum(float(tok_mask.sum())),
+            "tokens": float(g_ntok.sum()),
             "groups": g_groups,
         }
         self.last_batch = base  # the global batch of the latest step (tests, callbacks)
+        local_of = {int(k): j for j, k in enumerate(canon.tolist())}  # canonical id -> local row
         out = []
-        for _epoch in range(min(cfg.ppo_epochs, cfg.max_steps - self.step)):
-            stats = self._update(prompts, ro, rows, adv, c, n_kept, t_kept)
-            self.step += 1
-            row = step_row(self.step, base, stats, time.perf_counter() - t_start)
-            row["lr"] = self.optimizer.param_groups[0]["lr"]
-            row["kl"] = row["kl"] if self.ref_policy is not None else 0.0
-            out.append(row)
-            t_start = time.perf_counter()
+        done = 0
+        for epoch in range(cfg.ppo_epochs):
+            parts = split_minibatches(
+                run_rows, cfg.steps_per_generation, (cfg.seed, rollout_step, epoch)
+            )
+            for part in parts:
+                if done >= n_updates:
+                    break
+                mb_keep = g_keep[part]
+                c_part = per_sample_weights(
+                    [g_tag_names[i] for i in part.tolist()],
+                    weights,
+                    mode=cfg.stratum_weighting,
+                    keep=mb_keep,
+                )
+                n_kept = float(mb_keep.sum())
+                t_kept = float(g_ntok[part][mb_keep].sum())
+                mine = [
+                    (local_of[int(k)], j) for j, k in enumerate(part.tolist()) if int(k) in local_of
+                ]
+                rows = torch.tensor([m[0] for m in mine], dtype=torch.long)
+                sel = torch.tensor([m[1] for m in mine], dtype=torch.long)
+                adv_l = torch.zeros(n_local)
+                c_l = torch.zeros(n_local)
+                if rows.numel():
+                    adv_l[rows] = g_adv[part][sel]
+                    c_l[rows] = c_part[sel]
+                stats = self._update(prompts, ro, rows, adv_l, c_l, n_kept, t_kept)
+                self.step += 1
+                done += 1
+                row = step_row(self.step, base, stats, time.perf_counter() - t_start)
+                row["lr"] = self.optimizer.param_groups[0]["lr"]
+                row["kl"] = row["kl"] if self.ref_policy is not None else 0.0
+                row["minibatch"] = done
+                out.append(row)
+                t_start = time.perf_counter()
         return out
 
     def _update(
