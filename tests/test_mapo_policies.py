@@ -125,3 +125,93 @@ def test_tiny_qwen_omni_thinker_two_steps(tmp_path: Path) -> None:
     # a sampled <|AUDIO|> would be read back as an audio slot: placeholders are never sampled
     audio_id = tr.policy.tokenizer.convert_tokens_to_ids("<|AUDIO|>")
     assert audio_id in tr.policy.suppress_ids
+
+
+def _thinker_policy_and_prompts(tmp_path: Path, tags=("V", "A", "VA", "VAS")):
+    from maple_bench.media import AudioSpec, VideoSpec
+    from maple_bench.models.tiny import tiny_qwen_omni_thinker
+    from maple_bench.present import MediaConfig, present
+
+    model_dir = tiny_qwen_omni_thinker(tmp_path / "thinker")
+    cfg = load_config(
+        "mapo",
+        ["policy=qwen_omni_thinker", f"model={json.dumps(str(model_dir))}", "max_new_tokens=4"],
+    )
+    policy = build_policy(cfg, model_dir)
+    _prime_letters(policy.model, policy.tokenizer, policy.eos_ids)
+    mc = MediaConfig(
+        media_root=tmp_path / "media",
+        video=VideoSpec(num_frames=2, resize=(28, 28)),
+        audio=AudioSpec(sample_rate=16000),
+        policy="drop",
+    )
+    samples = [s for s in make_samples(tmp_path / "media", per_tag=1) if s.rmt.name in tags]
+    prompts = [policy.encode(present(s, mc, presentation=s.rmt)) for s in samples]
+    return policy, prompts
+
+
+def _count_encoder_calls(model: torch.nn.Module) -> dict[str, int]:
+    """Forward calls of the vision and audio encoders, and the rows (patches / feature frames)
+    they encoded (``visual_rows`` / ``audio_rows``)."""
+    calls = {"visual": 0, "audio": 0, "visual_rows": 0, "audio_rows": 0}
+    core = model.model
+
+    def hook(name):
+        def f(_module, args, _out):
+            calls[name] += 1
+            x = args[0]  # visual: [patches, dim]; audio: [mel bins, frames]
+            calls[f"{name}_rows"] += int(x.shape[0] if name == "visual" else x.shape[-1])
+
+        return f
+
+    core.visual.register_forward_hook(hook("visual"))
+    core.audio_tower.register_forward_hook(hook("audio"))
+    return calls
+
+
+@pytest.mark.slow
+def test_thinker_encoders_run_once_per_prompt(tmp_path: Path) -> None:
+    """G = 4 completions per prompt: the vision / audio encoders run once per prompt and pass
+    (generation, and the loss forward), not G times; logits and sampled tokens equal the naive
+    path that repeats the prompt's pixel and audio inputs G times."""
+    policy, prompts = _thinker_policy_and_prompts(tmp_path)
+    G = 4
+    calls = _count_encoder_calls(policy.model)
+    n_video = sum(p.get("pixel_values_videos") is not None for p in prompts)  # V, VA, VAS
+    n_audio = sum(p.get("input_features") is not None for p in prompts)  # A, VA, VAS
+    assert (n_video, n_audio) == (3, 3)
+
+    patches = sum(p["pixel_values_videos"].shape[0] for p in prompts if "pixel_values_videos" in p)
+    frames = sum(int(p["feature_attention_mask"].sum()) for p in prompts if "input_features" in p)
+
+    ro = policy.sample(prompts, G, 1.0, with_logprobs=False, seeds=[1, 2, 3, 4])
+    # one encoder call per prompt, over one copy of its inputs (not G copies)
+    assert calls == {
+        "visual": n_video,
+        "audio": n_audio,
+        "visual_rows": patches,
+        "audio_rows": frames,
+    }
+
+    rows = [p for p in prompts for _ in range(G)]
+    calls.update(visual=0, audio=0, visual_rows=0, audio_rows=0)
+    logp, _ = policy.logprobs(rows, ro.tokens, ro.mask, 1.0)
+    assert calls == {
+        "visual": n_video,
+        "audio": n_audio,
+        "visual_rows": patches,
+        "audio_rows": frames,
+    }
+    logp.sum().backward()  # gradients reach the encoders through the shared features
+    assert policy.model.model.visual.patch_embed.proj.weight.grad.abs().sum() > 0
+
+    # the naive path (inputs repeated per completion) encodes G copies and gives the same numbers
+    policy.model.zero_grad()
+    calls.update(visual=0, audio=0, visual_rows=0, audio_rows=0)
+    policy.encode_once = False
+    naive, _ = policy.logprobs(rows, ro.tokens, ro.mask, 1.0)
+    assert (calls["visual_rows"], calls["audio_rows"]) == (G * patches, G * frames)
+    m = ro.mask.bool()
+    assert torch.allclose(logp.detach()[m], naive.detach()[m], atol=1e-4)
+    again = policy.sample(prompts, G, 1.0, with_logprobs=False, seeds=[1, 2, 3, 4])
+    assert torch.equal(again.tokens, ro.tokens)
