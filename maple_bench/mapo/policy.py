@@ -106,10 +106,18 @@ class PolicyRunner(torch.nn.Module):
     model's with a ``model.`` prefix. The policy object itself is kept outside the module tree.
     """
 
+    _policy: Any
+    _no_split_modules: list[str]
+
     def __init__(self, policy: Any) -> None:
         super().__init__()
         self.model = policy.model
         object.__setattr__(self, "_policy", policy)  # not a submodule
+        # accelerate's FSDP auto-wrap shards these classes as units by default: only decoder
+        # layers. Encoders run a data-dependent number of times per process (a V-only batch
+        # never calls the audio tower), so they stay in the root unit, gathered once per forward.
+        names = getattr(policy.model, "_no_split_modules", None) or []
+        self._no_split_modules = [n for n in names if n.endswith("DecoderLayer")]
 
     def forward(self, op: str, *args: Any, **kwargs: Any) -> Any:
         if op == "sample":
