@@ -123,8 +123,33 @@ class PolicyRunner(torch.nn.Module):
         if op == "sample":
             return self._policy._sample(*args, **kwargs)
         if op == "logprobs":
-            return self._policy._logprobs(*args, **kwargs)
+            logp, ent = self._policy._logprobs(*args, **kwargs)
+            if torch.is_grad_enabled():
+                logp = logp + 0.0 * self._touch_root_params()
+            return logp, ent
         raise ValueError(f"PolicyRunner: unknown op {op!r} (sample, logprobs)")
+
+    def _touch_root_params(self) -> torch.Tensor:
+        """0-weighted use of every parameter outside the FSDP sub-units (encoders, embeddings,
+        head), so each backward gives all of them a gradient on every process: a V-only
+        micro-batch would otherwise leave the audio tower's gradients None on one process and
+        not on another, and FSDP's reduce-scatter of the root unit would disagree in size. The
+        gradients it adds are exact zeros (AdamW then sees 0, as DDP gives unused parameters)."""
+        from torch.distributed.fsdp import FSDPModule
+
+        def walk(m: torch.nn.Module) -> Any:
+            for p in m.parameters(recurse=False):
+                if p.requires_grad:
+                    yield p
+            for c in m.children():
+                if not isinstance(c, FSDPModule):
+                    yield from walk(c)
+
+        dev = next(self.model.parameters()).device
+        total = torch.zeros((), device=dev)
+        for p in walk(self.model):
+            total = total + p.reshape(-1)[:1].float().sum()
+        return total
 
 
 class _RunnerMixin:
