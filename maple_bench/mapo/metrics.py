@@ -86,6 +86,27 @@ def smooth(values: Sequence[float | None], window: int) -> list[float]:
     return out
 
 
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def curve_panels(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    """(title, kind, key) of the panels :func:`plot_curves` draws: only quantities with at least
+    one finite value, then the per-tag reward (canonical tag order) and held-out accuracy when
+    there is any."""
+    panels: list[tuple[str, str, str | None]] = [
+        (label, "curve", key)
+        for key, label in CURVES
+        if any(_finite(r.get(key)) for r in rows)
+    ]
+    window = max(1, len(rows) // 20)
+    if any(_finite(r.get(f"reward_mean/{t}")) for r in rows for t in TAG_NAMES):
+        panels.append((f"reward by required tag (moving average of {window})", "tags", None))
+    if any(_finite(r.get("eval_acc")) for r in rows):
+        panels.append(("held-out accuracy", "eval", None))
+    return panels
+
+
 def plot_curves(rows: Sequence[dict[str, Any]], out: Path, title: str = "") -> Path | None:
     """Training curves: one panel per logged quantity that has data (panels without any finite
     value, e.g. the gradient variance of a multi-process run or held-out accuracy without
@@ -99,29 +120,18 @@ def plot_curves(rows: Sequence[dict[str, Any]], out: Path, title: str = "") -> P
 
     from maple_bench.fileio import atomic_savefig
 
-    def finite(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
     steps = [r["step"] for r in rows]
     window = max(1, len(rows) // 20)
-    panels: list[tuple[str, Any]] = []
-    for key, label in CURVES:
-        ys = [r.get(key) for r in rows]
-        if any(finite(y) for y in ys):
-            panels.append((label, ("curve", key)))
-    tags = [t for t in TAG_NAMES if any(finite(r.get(f"reward_mean/{t}")) for r in rows)]
-    if tags:
-        panels.append((f"reward by required tag (moving average of {window})", ("tags", None)))
-    acc = [(r["step"], r["eval_acc"]) for r in rows if finite(r.get("eval_acc"))]
-    if acc:
-        panels.append(("held-out accuracy", ("eval", None)))
+    panels = curve_panels(rows)
+    tags = [t for t in TAG_NAMES if any(_finite(r.get(f"reward_mean/{t}")) for r in rows)]
+    acc = [(r["step"], r["eval_acc"]) for r in rows if _finite(r.get("eval_acc"))]
     ncols = 4
     nrows = max(1, math.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.4 * nrows), squeeze=False)
-    for ax, (label, (kind, key)) in zip(axes.flat, panels):
+    for ax, (label, kind, key) in zip(axes.flat, panels):
         if kind == "curve":
             ys = [r.get(key) for r in rows]
-            ax.plot(steps, [float(y) if finite(y) else float("nan") for y in ys], alpha=0.35)
+            ax.plot(steps, [float(y) if _finite(y) else float("nan") for y in ys], alpha=0.35)
             ax.plot(steps, smooth(ys, window), color="C0")
         elif kind == "tags":
             for i, t in enumerate(tags):
