@@ -550,3 +550,17 @@ def test_curve_panels_skip_empty_and_order_tags() -> None:
     assert "mean reward" in titles and any(t.startswith("reward by required tag") for t in titles)
     rows[1]["eval_acc"] = 0.4
     assert curve_panels(rows)[-1][0] == "held-out accuracy"
+
+
+def test_paper_recipe_file_loads() -> None:
+    cfg = load_config(
+        Path(__file__).resolve().parents[1] / "configs/train/paper_qwen2_5_omni_3b.yaml"
+    )
+    assert (cfg.policy, cfg.group_size, cfg.batch_size, cfg.steps_per_generation) == (
+        "qwen_omni_thinker",
+        8,
+        256,
+        8,
+    )
+    assert (cfg.lr, cfg.eps_low, cfg.eps_high, cfg.mixed_precision) == (2e-6, 0.2, 0.28, "bf16")
+    assert cfg.advantages == "stratum" and cfg.inputs == "required" and cfg.sampler == "stratified"

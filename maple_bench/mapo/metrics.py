@@ -95,9 +95,7 @@ def curve_panels(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str | N
     one finite value, then the per-tag reward (canonical tag order) and held-out accuracy when
     there is any."""
     panels: list[tuple[str, str, str | None]] = [
-        (label, "curve", key)
-        for key, label in CURVES
-        if any(_finite(r.get(key)) for r in rows)
+        (label, "curve", key) for key, label in CURVES if any(_finite(r.get(key)) for r in rows)
     ]
     window = max(1, len(rows) // 20)
     if any(_finite(r.get(f"reward_mean/{t}")) for r in rows for t in TAG_NAMES):
@@ -129,9 +127,9 @@ def plot_curves(rows: Sequence[dict[str, Any]], out: Path, title: str = "") -> P
     nrows = max(1, math.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.4 * nrows), squeeze=False)
     for ax, (label, kind, key) in zip(axes.flat, panels):
-        if kind == "curve":
+        if kind == "curve" and key is not None:
             ys = [r.get(key) for r in rows]
-            ax.plot(steps, [float(y) if _finite(y) else float("nan") for y in ys], alpha=0.35)
+            ax.plot(steps, [float(y) if _finite(y) else float("nan") for y in ys], alpha=0.35)  # type: ignore[arg-type]
             ax.plot(steps, smooth(ys, window), color="C0")
         elif kind == "tags":
             for i, t in enumerate(tags):
