@@ -102,8 +102,11 @@ def test_tiny_causal_lm_two_steps(tmp_path: Path) -> None:
     model_dir = tiny_causal_lm(tmp_path / "lm")
     # a text-only LM sees subtitles only: train on the tags that contain S
     samples = [s for s in make_samples(tmp_path / "media", per_tag=1) if s.rmt.has_subtitles]
-    tr, rows = _train(tmp_path, "causal_lm", model_dir, samples)
+    tr, rows = _train(tmp_path, "causal_lm", model_dir, samples, mask_truncated_completions=True)
     assert rows[0]["tokens_per_s"] > 0
+    # completions that hit max_new_tokens without end-of-turn are left out of the loss
+    assert all(0.0 <= r["truncated_frac"] <= 1.0 for r in rows)
+    assert all(r["update_tokens"] == 0 for r in rows if r["truncated_frac"] == 1.0)
     assert any(r["reward_std"] > 0 for r in rows)
     # a sampled <|AUDIO|> would be read back as an audio slot: placeholders are never sampled
     audio_id = tr.policy.tokenizer.convert_tokens_to_ids("<|AUDIO|>")
