@@ -121,9 +121,21 @@ def test_tiny_qwen_omni_thinker_two_steps(tmp_path: Path) -> None:
     samples = make_samples(tmp_path / "media", per_tag=1)
     # V, A and VA prompts: frames, standalone audio features, and audio-in-video
     picked = [s for s in samples if s.rmt.name in ("V", "A", "VA", "VAS")]
+    # bf16 autocast over fp32 master weights, with gradient checkpointing
     tr, rows = _train(
-        tmp_path, "qwen_omni_thinker", model_dir, picked, sampler="mixed", batch_size=2
+        tmp_path,
+        "qwen_omni_thinker",
+        model_dir,
+        picked,
+        sampler="mixed",
+        batch_size=2,
+        mixed_precision="bf16",
+        gradient_checkpointing=True,
     )
+    assert all(p.dtype == torch.float32 for p in tr.policy.model.parameters())
+    m = tr.policy.model
+    on = getattr(m, "is_activation_checkpointing", None)
+    assert on if on is not None else m.is_gradient_checkpointing
     assert any(r["reward_std"] > 0 for r in rows)
     # a sampled <|AUDIO|> would be read back as an audio slot: placeholders are never sampled
     audio_id = tr.policy.tokenizer.convert_tokens_to_ids("<|AUDIO|>")

@@ -400,9 +400,11 @@ class MapoTrainer:
                     f"config gradient_checkpointing=true: {type(model).__name__} does not "
                     "support it; set gradient_checkpointing=false"
                 )
-            model.gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={"use_reentrant": False}
-            )
+            kwargs = {"use_reentrant": False}
+            if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.2x
+                model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+            else:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
             model.train()  # transformers checkpoints only in train mode; dropout is off
         else:
             model.eval()
