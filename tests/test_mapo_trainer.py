@@ -564,3 +564,17 @@ def test_paper_recipe_file_loads() -> None:
     )
     assert (cfg.lr, cfg.eps_low, cfg.eps_high, cfg.mixed_precision) == (2e-6, 0.2, 0.28, "bf16")
     assert cfg.advantages == "stratum" and cfg.inputs == "required" and cfg.sampler == "stratified"
+
+
+@pytest.mark.slow
+def test_kl_to_reference_policy(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    samples = make_samples(media, per_tag=1)
+    cfg = _cfg(max_steps=3, batch_size=2, group_size=2, kl_beta=0.5, lr=0.2, filter="none")
+    tr = _trainer(cfg, tmp_path / "run", samples, media).setup()
+    assert tr.ref_policy is not None and tr.ref_policy.model is not tr.policy.model
+    rows = tr.train()
+    assert rows[0]["kl"] == pytest.approx(0.0, abs=1e-7)  # still the reference policy
+    assert rows[-1]["kl"] > 0  # the policy moved away from the frozen reference
+    ref = dict(tr.ref_policy.model.named_parameters())
+    assert any(not torch.equal(p, ref[n]) for n, p in tr.policy.model.named_parameters())

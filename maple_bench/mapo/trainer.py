@@ -820,7 +820,7 @@ class MapoTrainer:
                 )
                 per_tok = sur.loss
                 if self.ref_policy is not None:
-                    with torch.no_grad():
+                    with torch.no_grad(), acc.autocast():  # the reference is not prepared
                         ref_logp, _ = self.ref_policy.logprobs(
                             row_prompts, tokens, mask, cfg.temperature
                         )
