@@ -64,8 +64,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{k} = {json.dumps(defaults[k])}")
             for line in textwrap.wrap(docs.get(k, ""), 92):
                 print(f"    {line}")
-        print(f"presets: {', '.join(PRESETS)} (each sets: ", end="")
-        print("; ".join(f"{n}: {', '.join(PRESETS[n])}" for n in PRESETS) + ")")
+        print("presets (what each sets over the defaults above):")
+        for name, values in PRESETS.items():
+            sets = ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items())
+            for i, line in enumerate(textwrap.wrap(sets, 88)):
+                print(f"  {name if i == 0 else '':14s} {line}")
         return 0
     if not args.data or not args.out:
         print("maple-bench train: --data and --out are required", file=sys.stderr)
