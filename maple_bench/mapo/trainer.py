@@ -294,6 +294,12 @@ class MapoTrainer:
             launched = os.environ.get("ACCELERATE_MIXED_PRECISION")
             mp = None if launched else ("bf16" if not cpu else "no")
         trackers = _available_trackers(self.cfg.log_with)
+        # accelerate keeps one process-wide state and refuses a second Accelerator with other
+        # settings (mixed precision, plugins); trainers built one after another in a process
+        # (tests, benchmarks, the demo) each get their own. The process group is kept.
+        from accelerate.state import AcceleratorState
+
+        AcceleratorState._reset_state(reset_partial_state=False)
         acc = Accelerator(
             cpu=cpu,
             mixed_precision=mp,
