@@ -172,7 +172,8 @@ class TrainConfig:
     """accelerate trackers: ``auto`` (TensorBoard when installed), ``none``, or a comma list
     (``tensorboard``, ``wandb``, ...); logs go to ``OUT/trackers``."""
     eval_every: int = 0
-    """Held-out evaluation through the maple-eval runner every N steps (0: never)."""
+    """Held-out evaluation through the maple-eval runner every N steps (0: never); it runs after
+    the rollout batch that contains a multiple of N and is logged on that batch's last step."""
     eval_data: str | None = None
     """Dataset for held-out evaluation (default: the training ``--data``)."""
     eval_task: str = "maple_qa"

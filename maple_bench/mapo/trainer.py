@@ -467,10 +467,12 @@ class MapoTrainer:
         try:
             while self.step < self.cfg.max_steps:
                 rows = self._train_step()  # one rollout batch: several optimizer steps
+                # evaluation sees the weights after the rollout batch's last update, so it is
+                # logged on that step (the one a due step belongs to)
+                if any(self._due(self.cfg.eval_every, r["step"]) for r in rows):
+                    rows[-1].update(self._evaluate())
                 for row in rows:
                     row["wall_time"] = time.perf_counter() - t0
-                    if self._due(self.cfg.eval_every, row["step"]):
-                        row.update(self._evaluate())
                     for cb in self.callbacks:
                         cb(self, row)
                     self.history.append(row)
