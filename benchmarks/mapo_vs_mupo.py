@@ -162,6 +162,8 @@ def train_one(
         num_frames=4,
         frame_size=64,
         plot=False,
+        progress=False,
+        log_with="none",
         seed=seed,
         keep_checkpoints=1,
         extra={"name": name},

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from maple_bench.mapo.advantages import advantage_stats, compute_advantages
+from maple_bench.mapo.advantages import advantage_stats, compute_advantages, filtered_advantages
+from maple_bench.mapo.batching import split_minibatches
 from maple_bench.mapo.curriculum import dynamic_order, quotas, static_sizes, static_stage
 from maple_bench.mapo.filtering import keep_mask, zero_variance_groups
 from maple_bench.mapo.kl import k3
@@ -59,10 +60,29 @@ def test_stratum_small_fallback_to_batch() -> None:
     close(a, [1.0, -1.0, 0.7071068])
 
 
-def test_group_small_fallback() -> None:
-    # a group of one completion (G = 1) falls back to batch stats: mean 0.5, std 0.5
-    a = compute_advantages(T([1.0, 0]), mode="group", groups=T([0, 1]), eps=0.0)
-    close(a, [1.0, -1.0])
+def test_group_never_falls_back_to_batch() -> None:
+    # groups keep their own statistics whatever min_size: a group of one has A = 0 (no signal);
+    # before the fix G = 1 < min_size silently used the batch stats (mean 0.5, std 0.5 -> [1, -1])
+    a = compute_advantages(T([1.0, 0]), mode="group", groups=T([0, 1]), eps=0.0, min_size=2)
+    close(a, [0.0, 0.0])
+    # group_stratum: the per-prompt mean never falls back, the stratum std may
+    # groups [1, 0] and [1]; stratum 0 (all three rows) std over [1, 0, 1] = 0.4714045
+    a = compute_advantages(
+        T([1.0, 0, 1]),
+        mode="group_stratum",
+        groups=T([0, 0, 1]),
+        strata=T([0, 0, 0]),
+        eps=0.0,
+        min_size=4,  # the stratum has 3 < 4 rows: batch std, here the same rows
+    )
+    close(a, [0.5 / 0.4714045, -0.5 / 0.4714045, 0.0])
+
+
+def test_config_refuses_group_modes_without_groups() -> None:
+    from maple_bench.mapo.config import TrainConfig
+
+    with pytest.raises(ValueError, match="needs group_size >= 2"):
+        TrainConfig(advantages="group", group_size=1)
 
 
 def test_group_stratum_advantage() -> None:
@@ -95,6 +115,58 @@ def test_advantage_errors_and_stats() -> None:
         compute_advantages(T([1.0]), mode="stratum")
     st = advantage_stats(T([1.0, -1.0]))
     assert st["adv_mean"] == 0.0 and st["adv_std"] == 1.0 and st["adv_max"] == 1.0
+
+
+def test_filter_then_normalise_stratum() -> None:
+    # 3 prompts of G = 2 in one stratum: rewards [1, 1 | 1, 0 | 0, 0]
+    # normalising over all 6 first (mean 0.5, std 0.5) would give the dropped rows |A| = 1 each,
+    # four units of signal thrown away; filtering first keeps group 1 only -> stats over [1, 0]:
+    # mean 0.5, std 0.5 -> [1, -1], dropped rows 0
+    r, g, st = T([1.0, 1, 1, 0, 0, 0]), T([0, 0, 1, 1, 2, 2]), T([0, 0, 0, 0, 0, 0])
+    for filt in ("early", "late"):
+        adv, keep = filtered_advantages(
+            r, mode="stratum", filter=filt, groups=g, strata=st, eps=0.0
+        )
+        assert keep.tolist() == [False, False, True, True, False, False]
+        close(adv, [0.0, 0.0, 1.0, -1.0, 0.0, 0.0])
+    # an uneven case: rewards [1, 1 | 1, 0 | 1, 0 | 0, 1 | 1, 1]; kept groups 1..3 ->
+    # kept rewards [1, 0, 1, 0, 0, 1]: mean 0.5, std 0.5 -> +-1, and the kept mean is exactly 0
+    # (normalising over all 10 rows first: mean 0.7, std 0.4582576 -> kept mean -0.4364358)
+    r = T([1.0, 1, 1, 0, 1, 0, 0, 1, 1, 1])
+    g = torch.arange(5).repeat_interleave(2)
+    adv, keep = filtered_advantages(r, mode="global", filter="early", groups=g, eps=0.0)
+    close(adv, [0, 0, 1, -1, 1, -1, -1, 1, 0, 0])
+    assert float(adv[keep].mean()) == 0.0
+    old = compute_advantages(r, mode="global", eps=0.0)[keep]
+    assert float(old.mean()) == pytest.approx(-0.4364358, abs=1e-6)
+    # filter none: every row kept, same as plain compute_advantages
+    adv, keep = filtered_advantages(r, mode="global", filter="none", groups=g, eps=0.0)
+    assert keep.all() and torch.allclose(adv, compute_advantages(r, mode="global", eps=0.0))
+
+
+def test_group_mode_unchanged_by_filtering() -> None:
+    # per-group advantages of a zero-variance group are 0 anyway: filtering changes nothing
+    r, g = T([1.0, 1, 1, 0, 0, 0]), T([0, 0, 1, 1, 2, 2])
+    plain = compute_advantages(r, mode="group", groups=g)
+    adv, _ = filtered_advantages(r, mode="group", filter="early", groups=g)
+    assert torch.allclose(plain, adv, atol=1e-5)
+
+
+def test_split_minibatches() -> None:
+    rows = torch.arange(10)
+    parts = split_minibatches(rows, 3, (0, 5, 1))
+    assert [p.numel() for p in parts] == [4, 3, 3]
+    assert sorted(torch.cat(parts).tolist()) == list(range(10))
+    assert all(p.tolist() == sorted(p.tolist()) for p in parts)
+    again = split_minibatches(rows, 3, (0, 5, 1))
+    assert all(torch.equal(x, y) for x, y in zip(parts, again))  # seeded: same on every process
+    other = split_minibatches(rows, 3, (0, 5, 2))
+    assert any(not torch.equal(x, y) for x, y in zip(parts, other))
+    assert split_minibatches(rows, 1, 0)[0] is not None
+    assert torch.equal(split_minibatches(rows, 1, 0)[0], rows)
+    assert [p.numel() for p in split_minibatches(torch.arange(2), 4, 0)] == [1, 1, 0, 0]
+    with pytest.raises(ValueError, match=">= 1"):
+        split_minibatches(rows, 0, 0)
 
 
 # ----------------------------------------------------------------------------- loss
@@ -204,10 +276,26 @@ def test_adaptive_weights_by_hand() -> None:
 
 
 def test_per_sample_weights() -> None:
-    assert per_sample_weights(["V", "A"], {"V": 0.5, "A": 2.0}).tolist() == [0.5, 2.0]
+    assert per_sample_weights(["V", "A"], {"V": 0.5, "A": 2.0}, mode="proportional").tolist() == [
+        0.5,
+        2.0,
+    ]
     # balanced, no adaptive weights: N = 4, K = 2 strata; V: 4 / (2 * 3) = 2/3, A: 4 / (2 * 1) = 2
     b = per_sample_weights(["V", "V", "V", "A"], None, mode="balanced")
     close(b, [2 / 3, 2 / 3, 2 / 3, 2.0])
+    # g_ma (the default): c = w_M N / |B_M|: V 4 / 3, A 4 / 1; with w = {V: 0.5, A: 2} -> 2/3, 8
+    close(per_sample_weights(["V", "V", "V", "A"], None), [4 / 3, 4 / 3, 4 / 3, 4.0])
+    close(
+        per_sample_weights(["V", "V", "V", "A"], {"V": 0.5, "A": 2.0}), [2 / 3, 2 / 3, 2 / 3, 8.0]
+    )
+    # keep: dropped rows get 0 and are not counted: kept V, V, A -> N = 3, V 3/2, A 3/1
+    close(
+        per_sample_weights(["V", "V", "V", "A"], None, keep=[True, False, True, True]),
+        [1.5, 0.0, 1.5, 3.0],
+    )
+    close(per_sample_weights(["V", "A"], None, keep=[False, False]), [0.0, 0.0])
+    with pytest.raises(ValueError, match="valid: g_ma, balanced, proportional"):
+        per_sample_weights(["V"], None, mode="even")
 
 
 def test_reward_window_state_round_trip() -> None:
@@ -234,14 +322,14 @@ def test_curriculum() -> None:
 
 
 # ----------------------------------------------------------------------------- the estimator
-@pytest.mark.parametrize("mode", ["proportional", "balanced"])
+@pytest.mark.parametrize("mode", ["g_ma", "proportional", "balanced"])
 def test_stratified_estimator_matches_g_ma(mode: str) -> None:
     """Autograd of our loss equals a direct evaluation of g_MA on a tiny softmax policy.
 
     Policy: pi(a | x) = softmax(theta_x), 3 options, 4 prompts, G = 3. With ratio 1 (on-policy)
     -grad loss = sum_M wt_M (1/|B_M|) sum_{j in B_M} A_j^(M) grad log pi(y_j | x_j), where
-    grad_theta_x log pi(a | x) = onehot(a) - pi(. | x), and wt_M = p_M w_M (proportional) or
-    w_M / K (balanced: the literal formula divided by the number of strata).
+    grad_theta_x log pi(a | x) = onehot(a) - pi(. | x), and wt_M = w_M (g_ma: ARCHITECTURE
+    section 4's formula), p_M w_M (proportional) or w_M / K (balanced).
     """
     g = torch.Generator().manual_seed(3)
     theta = torch.randn(4, 3, generator=g, requires_grad=True)
@@ -274,10 +362,25 @@ def test_stratified_estimator_matches_g_ma(mode: str) -> None:
     for m in sid:
         members = [j for j in range(12) if tags[j] == m]
         p_m = len(members) / 12
-        wt = p_m * w[m] if mode == "proportional" else w[m] / len(sid)
+        wt = {"g_ma": w[m], "proportional": p_m * w[m], "balanced": w[m] / len(sid)}[mode]
         for j in members:
             x, a = int(groups[j]), int(actions[j])
             grad_logp = -probs[x].clone()
             grad_logp[a] += 1.0
             direct[x] += wt / len(members) * adv[j] * grad_logp
     assert torch.allclose(-theta.grad, direct, atol=1e-6)
+
+
+def test_g_ma_by_hand() -> None:
+    """Two strata, one parameter per row: the gradient of row j is -c_j A_j / N by hand.
+
+    Strata V (3 kept rows) and A (1 kept row), w = 1: g_MA = mean_V + mean_A, so each V row
+    weighs 1/3 and the A row 1: with A_j = 1 everywhere, d loss / d logp_j = -[1/3, 1/3, 1/3, 1].
+    """
+    logp = torch.zeros(4, 1, requires_grad=True)
+    out = clipped_surrogate(logp, logp.detach(), T([1.0, 1.0, 1.0, 1.0]))
+    c = per_sample_weights(["V", "V", "V", "A"], None)
+    aggregate(
+        out.loss, torch.ones(4, 1), mode="sample", num_samples=4, num_tokens=4, max_len=1, weights=c
+    ).backward()
+    close(logp.grad.flatten(), [-1 / 3, -1 / 3, -1 / 3, -1.0])

@@ -6,11 +6,13 @@ Examples::
     maple-bench train --config mupo lr=1e-3 max_steps=200 --data out/maple_qa --out runs/mupo
     maple-bench train --config my.yaml --data out/maple_qa --out runs/x      # YAML: preset: mapo ...
     torchrun --nproc_per_node 2 -m maple_bench train --config mapo ...    # 2 CPU processes (gloo)
-    accelerate launch --multi_gpu --num_processes 2 -m maple_bench train --config mapo ...  # GPUs
+    accelerate launch --config_file configs/accelerate/fsdp2.yaml -m maple_bench train ...  # GPUs
+    maple-bench train --config configs/train/paper_qwen2_5_omni_3b.yaml --data ... --out ...
 
 A run directory holds ``config.json``, ``metrics.jsonl``, ``curves.png`` and
 ``checkpoints/step-N/model`` (a ``save_pretrained`` folder the evaluators load). Re-running the
-same command resumes from the newest checkpoint (``--no-resume`` starts over).
+same command resumes from the newest checkpoint (a folder written with a different recipe is
+refused); ``--no-resume`` starts the folder over (its metrics and checkpoints are removed).
 """
 
 from __future__ import annotations
@@ -40,21 +42,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--media-root", help="media root (default: the dataset's)")
     p.add_argument("--out", help="run directory")
     p.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints in --out")
-    p.add_argument("--list-keys", action="store_true", help="print the valid config keys and exit")
+    p.add_argument(
+        "--list-keys",
+        action="store_true",
+        help="print every config key with its default and documentation, then exit",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
+    import textwrap
 
-    from maple_bench.mapo.config import PRESETS, TrainConfig, load_config, valid_keys
+    from maple_bench.mapo.config import PRESETS, TrainConfig, key_docs, load_config, valid_keys
 
     if args.list_keys:
         defaults = TrainConfig().to_dict()
+        docs = key_docs()
         for k in valid_keys():
             print(f"{k} = {json.dumps(defaults[k])}")
-        print(f"presets: {', '.join(PRESETS)}")
+            for line in textwrap.wrap(docs.get(k, ""), 92):
+                print(f"    {line}")
+        print("presets (what each sets over the defaults above):")
+        for name, values in PRESETS.items():
+            sets = ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items())
+            for i, line in enumerate(textwrap.wrap(sets, 88)):
+                print(f"  {name if i == 0 else '':14s} {line}")
         return 0
     if not args.data or not args.out:
         print("maple-bench train: --data and --out are required", file=sys.stderr)
@@ -75,7 +89,11 @@ def run(args: argparse.Namespace) -> int:
     lock = path_lock(args.out, what="maple-bench train", wait=False) if rank0 else None
     with lock or contextlib.nullcontext():
         trainer = MapoTrainer(cfg, args.out, data=args.data, media_root=args.media_root)
-        trainer.setup(resume=not args.no_resume)
+        try:
+            trainer.setup(resume=not args.no_resume)
+        except ValueError as e:  # recipe mismatch, no usable samples, streams the policy lacks
+            print(f"maple-bench train: {e}", file=sys.stderr)
+            return 2
         try:
             history = trainer.train()
         finally:

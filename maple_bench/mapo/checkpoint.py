@@ -3,8 +3,10 @@
 Layout of ``OUT/checkpoints/step-000010/``:
 
 - ``model/``: a ``save_pretrained`` directory (loadable by the evaluators as any checkpoint);
-- ``optimizer.pt``: the optimizer state dict (tensors and numbers only; loaded with
-  ``weights_only=True``, never unpickling arbitrary objects);
+- ``optimizer.pt``: the optimizer state dict in the full (unsharded) form of
+  ``torch.distributed.checkpoint.state_dict`` (keyed by parameter name, tensors and numbers only;
+  loaded with ``weights_only=True``, never unpickling arbitrary objects), so a run saved with
+  FSDP on N processes resumes on M processes or on one;
 - ``rng.pt``: torch CPU / CUDA RNG states (tensors only);
 - ``state.json``: step, sampler cursors, the per-tag reward windows, metrics line count.
 
@@ -29,24 +31,60 @@ def checkpoint_dir(out: Path, step: int) -> Path:
     return out / "checkpoints" / f"step-{step:06d}"
 
 
+def _unwrapped(runner: torch.nn.Module) -> torch.nn.Module:
+    """The PolicyRunner inside a DDP / DeepSpeed wrapper (FSDP2 shards in place)."""
+    return getattr(runner, "module", runner)
+
+
+def full_model_state(runner: torch.nn.Module) -> dict[str, Any]:
+    """The policy model's full state dict on CPU (gathered from shards; every process calls)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    sd = get_model_state_dict(
+        _unwrapped(runner), options=StateDictOptions(full_state_dict=True, cpu_offload=True)
+    )
+    return {k.removeprefix("model."): v for k, v in sd.items()}
+
+
+def full_optimizer_state(runner: torch.nn.Module, optimizer: Any) -> dict[str, Any]:
+    """The optimizer's full state dict keyed by parameter name (every process calls)."""
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_optimizer_state_dict,
+    )
+
+    opt = getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper
+    return get_optimizer_state_dict(
+        _unwrapped(runner), opt, options=StateDictOptions(full_state_dict=True, cpu_offload=True)
+    )
+
+
+def save_model(policy: Any, path: Path, state: dict[str, Any]) -> None:
+    """``save_pretrained`` of ``policy.model`` with the gathered ``state`` (process 0 only)."""
+    path.mkdir(parents=True, exist_ok=True)
+    policy.model.save_pretrained(path, state_dict=state)
+    tok = getattr(policy, "tokenizer", None)
+    if tok is not None:
+        tok.save_pretrained(path)
+
+
 def save_checkpoint(
     out: Path,
     step: int,
     *,
     policy: Any,
-    optimizer: torch.optim.Optimizer,
+    model_state: dict[str, Any],
+    optimizer_state: dict[str, Any],
     state: dict[str, Any],
     keep: int = 2,
-    write_model: bool = True,
 ) -> Path:
     """Write checkpoint ``step`` atomically; only process 0 should call this."""
     final = checkpoint_dir(out, step)
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    if write_model:
-        policy.save(tmp / "model")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    save_model(policy, tmp / "model", model_state)
+    torch.save(optimizer_state, tmp / "optimizer.pt")
     rng = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.stack([s for s in torch.cuda.get_rng_state_all()])
@@ -80,9 +118,18 @@ def load_state(path: Path) -> dict[str, Any]:
     return json.loads((path / STATE).read_text())
 
 
-def load_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
+def load_optimizer(path: Path, optimizer: Any, runner: torch.nn.Module) -> None:
+    """Load ``optimizer.pt`` (full form) into a possibly sharded optimizer (every process)."""
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        set_optimizer_state_dict,
+    )
+
     state = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
-    optimizer.load_state_dict(state)
+    opt = getattr(optimizer, "optimizer", optimizer)
+    set_optimizer_state_dict(
+        _unwrapped(runner), opt, state, options=StateDictOptions(full_state_dict=True)
+    )
 
 
 def load_rng(path: Path) -> None:

@@ -5,6 +5,11 @@ the batch. ``early`` drops it before the log-prob recomputation (saves that forw
 pass), ``late`` keeps it in the forward pass but masks it out of the loss and the kept count,
 ``none`` keeps it (its advantages are whatever the estimator gives: under ``global`` or
 ``stratum`` normalisation an all-correct group still has a non-zero advantage).
+
+Under ``global`` / ``stratum`` advantages a filtered group's advantage is *not* zero, so the
+statistics must be taken over the kept rows after filtering:
+:func:`maple_bench.mapo.advantages.filtered_advantages` does that; do not normalise first and
+drop afterwards.
 """
 
 from __future__ import annotations

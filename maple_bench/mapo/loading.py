@@ -20,12 +20,26 @@ if TYPE_CHECKING:
     from maple_bench.models.inputs.qwen_omni import QwenOmniInputBuilder
     from maple_bench.models.inputs.text import TextInputBuilder
 
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+def policy_streams(cfg: TrainConfig) -> frozenset[str] | None:
+    """Streams the configured policy accepts, known before loading any weights (None: all)."""
+    if cfg.policy == "causal_lm":
+        from maple_bench.models.inputs.text import TextInputBuilder
+
+        return TextInputBuilder.accepted_streams
+    if cfg.policy == "qwen_omni_thinker":
+        from maple_bench.models.inputs.qwen_omni import QwenOmniInputBuilder
+
+        return QwenOmniInputBuilder.accepted_streams
+    return None
 
 
 def build_policy(cfg: TrainConfig, model_path: str | Path | None, media_config: Any = None) -> Any:
-    """A :class:`~maple_bench.mapo.policy.Policy` for ``cfg.policy`` loaded from ``model_path``."""
-    dtype = _DTYPES[cfg.dtype]
+    """A :class:`~maple_bench.mapo.policy.Policy` for ``cfg.policy`` loaded from ``model_path``.
+
+    Weights are loaded in float32 whatever the checkpoint's dtype: they are the optimizer's master
+    weights (bf16 / fp16 compute comes from ``mixed_precision``'s autocast)."""
+    dtype = torch.float32
     if cfg.policy == "compact":
         from maple_bench.models import compact
 
@@ -36,9 +50,7 @@ def build_policy(cfg: TrainConfig, model_path: str | Path | None, media_config: 
             )
         else:
             model = compact.CompactOmniPolicy.from_pretrained(model_path)
-        # transformers wraps PreTrainedModel.to with functools.wraps(nn.Module.to), so the stub
-        # reads as the unbound function (self first); the call itself is the ordinary bound one
-        model = model.to(dtype)  # type: ignore[arg-type]
+        model = model.float()
         cconf = model.config
 
         def featurize(mi: Any) -> dict[str, torch.Tensor]:

@@ -8,7 +8,8 @@ nats, so the softmax temperature is scale-free:
     w_M  proportional to  exp(D_M / (tau * mean_M D_M))
 
 then clipped to [w_min, w_max] and renormalised so that sum_M p_M w_M = 1 with p_M the stratum's
-share of the batch: the overall step size is unchanged, harder tags get more weight. The final
+share of the batch: the overall step size is unchanged, harder tags get more weight. How w_M
+enters the gradient estimator is :func:`per_sample_weights`' ``mode`` (g_MA by default). The final
 renormalisation can move a weight slightly outside the clip range; we accept that rather than
 iterate, because the step-size invariant is the one that matters.
 
@@ -73,26 +74,57 @@ def adaptive_weights(
     return {t: float(v) for t, v in zip(tags, w)}
 
 
-def per_sample_weights(
-    strata: Sequence[str], weights: Mapping[str, float] | None, *, mode: str = "proportional"
-) -> torch.Tensor:
-    """c_j for every completion from its stratum's weight.
+STRATUM_WEIGHTINGS = ("g_ma", "balanced", "proportional")
 
-    ``proportional``: c_j = w_M (the loss is then (1/N) sum_j w_M A_j grad log pi, i.e. the
-    g_MA sum with each stratum mean weighted by p_M w_M; with w = 1 it is the plain batch mean).
-    ``balanced``: c_j = w_M * N / (K |B_M|), K the number of strata present, which is the
-    literal g_MA = sum_M w_M (1/|B_M|) sum_j ... divided by K (every stratum counts equally).
+
+def per_sample_weights(
+    strata: Sequence[str],
+    weights: Mapping[str, float] | None,
+    *,
+    mode: str = "g_ma",
+    keep: torch.Tensor | Sequence[bool] | None = None,
+) -> torch.Tensor:
+    """c_j (float32 [N]) for every completion from its stratum's weight w_M (1 when ``weights``
+    is None or lacks the tag); rows with ``keep`` False get 0 and do not count anywhere.
+
+    The loss divides sum_j c_j l_j by N, the number of kept rows (``loss.aggregate``'s
+    ``num_samples``), so pass exactly the rows of one optimizer step (the global mini-batch);
+    |B_M| below counts the kept rows of stratum M among them and K the strata present.
+
+    - ``g_ma`` (default, ARCHITECTURE.md section 4): c_j = w_M * N / |B_M|, so the loss is
+      sum_M w_M (1/|B_M|) sum_{j in B_M} l_j: the estimator g_MA as defined (every stratum's mean
+      counts with weight w_M, whatever its share of the batch).
+    - ``balanced``: c_j = w_M * N / (K |B_M|): g_MA divided by K (strata count equally, the step
+      size of a batch mean).
+    - ``proportional``: c_j = w_M: sum_M p_M w_M mean_M with p_M = |B_M| / N, the plain batch mean
+      when w = 1 (the modality-unaware estimator; before 2026-11 this was the default).
     """
-    if mode not in ("proportional", "balanced"):
-        raise ValueError(f"unknown stratum weighting {mode!r}; valid: proportional, balanced")
-    n = len(strata)
-    w = torch.tensor([1.0 if weights is None else weights.get(s, 1.0) for s in strata])
-    if mode == "balanced" and n:
+    if mode not in STRATUM_WEIGHTINGS:
+        raise ValueError(
+            f"unknown stratum weighting {mode!r}; valid: {', '.join(STRATUM_WEIGHTINGS)}"
+        )
+    n_all = len(strata)
+    kept = [True] * n_all if keep is None else [bool(k) for k in torch.as_tensor(keep).tolist()]
+    if len(kept) != n_all:
+        raise ValueError(f"keep has {len(kept)} entries for {n_all} strata")
+    w = torch.tensor(
+        [
+            (1.0 if weights is None else weights.get(s, 1.0)) if k else 0.0
+            for s, k in zip(strata, kept)
+        ],
+        dtype=torch.float64,
+    )
+    if mode != "proportional" and any(kept):
         counts: dict[str, int] = {}
-        for s in strata:
-            counts[s] = counts.get(s, 0) + 1
-        k = len(counts)
-        w = w * torch.tensor([n / (k * counts[s]) for s in strata])
+        for s, k in zip(strata, kept):
+            if k:
+                counts[s] = counts.get(s, 0) + 1
+        n = sum(counts.values())
+        div = 1 if mode == "g_ma" else len(counts)
+        w = w * torch.tensor(
+            [n / (div * counts[s]) if k else 0.0 for s, k in zip(strata, kept)],
+            dtype=torch.float64,
+        )
     return w.to(torch.float32)
 
 
