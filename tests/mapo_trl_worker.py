@@ -1,6 +1,6 @@
-"""One process of the 2-process MapoGRPOTrainer test (started by ``accelerate launch``).
+"""One process of the 2-process MapoGRPOTrainer test (started by ``torchrun``; gloo on CPU).
 
-Usage: ``accelerate launch --cpu --num_processes 2 tests/mapo_trl_worker.py LM_DIR DATA_DIR OUT``.
+Usage: ``torchrun --nproc_per_node 2 tests/mapo_trl_worker.py LM_DIR DATA_DIR OUT``.
 Trains 2 steps on the text dataset saved in DATA_DIR and writes, per process, ``OUT/rank<r>.json``
 with what this process saw of every step: the gathered strata, rewards and MAPO advantages, its
 own slice of advantages and prompt ids, and the logged losses.
@@ -42,6 +42,11 @@ def main(lm_dir: str, data_dir: str, out: str) -> None:
             )
             return output
 
+    def length_reward(completion_ids: list[list[int]], **_: Any) -> list[float]:
+        # a random tiny LM almost never answers correctly: completion length varies, so the
+        # batch has a signal and the advantages are not all zero
+        return [len(ids) / 6.0 for ids in completion_ids]
+
     tok = AutoTokenizer.from_pretrained(lm_dir)
     cfg = MapoGRPOConfig(
         output_dir=str(Path(out) / "trainer"),
@@ -63,7 +68,7 @@ def main(lm_dir: str, data_dir: str, out: str) -> None:
     )
     trainer = Recording(
         model=AutoModelForCausalLM.from_pretrained(lm_dir),
-        reward_funcs=[make_maple_reward(format_weight=0.5)],
+        reward_funcs=[make_maple_reward(format_weight=0.5), length_reward],
         args=cfg,
         train_dataset=load_from_disk(data_dir),
         processing_class=tok,

@@ -22,10 +22,10 @@ import torch
 
 pytest.importorskip("trl")
 
-from maple_bench.mapo.advantages import filtered_advantages  # noqa: E402
-from maple_bench.mapo.config import load_config  # noqa: E402
-from maple_bench.mapo.loss import aggregate, clipped_surrogate  # noqa: E402
-from maple_bench.mapo.trl import (  # noqa: E402
+from maple_bench.mapo.advantages import filtered_advantages
+from maple_bench.mapo.config import load_config
+from maple_bench.mapo.loss import aggregate, clipped_surrogate
+from maple_bench.mapo.trl import (
     MapoGRPOConfig,
     MapoGRPOTrainer,
     StratifiedRepeatSampler,
@@ -34,8 +34,8 @@ from maple_bench.mapo.trl import (  # noqa: E402
     maple_reward,
     text_dataset,
 )
-from maple_bench.mapo.weights import per_sample_weights  # noqa: E402
-from maple_bench.modality import TAG_NAMES  # noqa: E402
+from maple_bench.mapo.weights import per_sample_weights
+from maple_bench.modality import TAG_NAMES
 
 G = 4
 MAX_LEN = 6
@@ -223,7 +223,10 @@ def test_trains_a_few_steps_and_logs_strata(dataset: Any, lm: Path, tmp_path: Pa
     trainer = MapoGRPOTrainer(
         model=model,
         reward_funcs=[make_maple_reward(format_weight=0.5)],
-        args=MapoGRPOConfig(**_args(tmp_path, max_steps=3, curriculum="dynamic")),
+        args=MapoGRPOConfig(
+            **_args(tmp_path, max_steps=3, per_device_train_batch_size=4 * G),
+            curriculum="dynamic",
+        ),
         train_dataset=dataset,
         processing_class=AutoTokenizer.from_pretrained(lm),
     )
@@ -232,8 +235,10 @@ def test_trains_a_few_steps_and_logs_strata(dataset: Any, lm: Path, tmp_path: Pa
     assert len(logs) == 3
     for row in logs:
         assert 0.0 <= row["mapo/kept_frac"] <= 1.0
-        # the stratified sampler puts every stratum in every batch (quotas: 2 prompts each)
-        assert {k.split("/")[1] for k in row if k.endswith("/count")} == {"S", "VS", "AS", "VAS"}
+        counts = {k.split("/")[1]: v for k, v in row.items() if k.endswith("/count")}
+        assert set(counts) <= {"S", "VS", "AS", "VAS"} and sum(counts.values()) == 4 * G
+    # the first batch, before any difficulty is known, has one prompt of every stratum
+    assert {k.split("/")[1] for k in logs[0] if k.endswith("/count")} == {"S", "VS", "AS", "VAS"}
     changed = any(
         not torch.equal(p.detach(), before[n]) for n, p in trainer.model.named_parameters()
     )
@@ -534,26 +539,21 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_processes_accelerate_launch(dataset: Any, lm: Path, tmp_path: Path) -> None:
+def test_two_processes_torchrun(dataset: Any, lm: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     dataset.save_to_disk(str(data))
     out = tmp_path / "out"
     out.mkdir()
     worker = Path(__file__).with_name("mapo_trl_worker.py")
+    # torchrun (gloo on CPU); `accelerate launch --cpu` runs a single process whatever
+    # --num_processes says, so it cannot start a 2-process CPU run
     cmd = [
         sys.executable,
         "-m",
-        "accelerate.commands.launch",
-        "--cpu",
-        "--num_processes",
+        "torch.distributed.run",
+        "--nproc_per_node",
         "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
-        "--main_process_port",
+        "--master_port",
         str(_free_port()),
         str(worker),
         str(lm),
@@ -587,3 +587,4 @@ def test_two_processes_accelerate_launch(dataset: Any, lm: Path, tmp_path: Path)
             strata=strata,
         )
         assert adv.tolist() == pytest.approx(s0["global_adv"], abs=1e-6)
+    assert any(abs(a) > 1e-3 for s in ranks[0]["steps"] for a in s["global_adv"])
