@@ -9,7 +9,7 @@ PYTHON ?= python3
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev,trl]"
 	touch $(STAMP)
 
 install: $(STAMP)

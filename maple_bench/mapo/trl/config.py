@@ -189,7 +189,8 @@ class MapoGRPOConfig(GRPOConfig):
                 f"multi_objective_aggregation={self.multi_objective_aggregation!r} normalises each "
                 "function first. Use 'sum_then_normalize' (or advantages='trl')"
             )
-        if self.steps_per_generation % self.gradient_accumulation_steps:
+        spg = int(self.steps_per_generation or 1)  # set by GRPOConfig.__post_init__
+        if spg % self.gradient_accumulation_steps:
             raise ValueError(
                 f"MapoGRPOConfig steps_per_generation ({self.steps_per_generation}) must be a "
                 f"multiple of gradient_accumulation_steps ({self.gradient_accumulation_steps}): "

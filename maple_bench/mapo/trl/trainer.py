@@ -103,12 +103,15 @@ class MapoGRPOTrainer(GRPOTrainer):
     def _get_train_sampler(self, dataset: Any = None) -> Any:
         if self.args.sampler == "mixed" and self.args.curriculum == "none":
             return super()._get_train_sampler(dataset)  # TRL's RepeatSampler, unchanged
-        ds = self.train_dataset if dataset is None else dataset
+        ds: Any = self.train_dataset if dataset is None else dataset
+        # GRPOConfig.__post_init__ has resolved these (they are Optional only before it runs)
+        g = int(self.num_generations or 1)
+        spg = int(self.args.steps_per_generation or 1)
         return StratifiedRepeatSampler(
             [str(v) for v in ds[self.args.strata_column]],
-            mini_repeat_count=self.num_generations,
-            batch_size=self.args.generation_batch_size // self.num_generations,
-            repeat_count=self.num_iterations * self.args.steps_per_generation,
+            mini_repeat_count=g,
+            batch_size=int(self.args.generation_batch_size or g) // g,
+            repeat_count=self.num_iterations * spg,
             mode=self.args.sampler,
             stratified_mode=self.args.stratified_mode,
             seed=self.args.seed,
@@ -276,7 +279,8 @@ class MapoGRPOTrainer(GRPOTrainer):
             n_kept, t_kept = float(keep.sum()), float(tokens[keep].sum())
             if cfg.loss_type == "dapo":
                 # TRL divides every micro-batch by the generation batch's tokens / #optimizer steps
-                trl_norm = float(window[0]["num_items_in_batch"]) * accum / cfg.steps_per_generation
+                spg = int(cfg.steps_per_generation or accum)
+                trl_norm = float(window[0]["num_items_in_batch"]) * accum / spg
                 scale = trl_norm / t_kept if t_kept > 0 else 0.0
             else:  # grpo, dr_grpo: TRL divides by the rows of the step (x L_max for dr_grpo)
                 scale = keep.numel() / n_kept if n_kept > 0 else 0.0
