@@ -213,6 +213,99 @@ def test_stratified_sampler_keeps_trl_repeat_layout() -> None:
         assert len(tags) == 1
 
 
+# ----------------------------------------------------------------------------- weight folding
+class _OneProcess:
+    """The accelerator surface ``_mapo_fold_weights`` uses, for a single process."""
+
+    num_processes, process_index = 1, 0
+
+    @staticmethod
+    def gather(t: torch.Tensor) -> torch.Tensor:
+        return t
+
+
+@pytest.mark.parametrize("agg", ["sample", "token", "constant"])
+def test_folded_advantages_turn_trl_loss_into_aggregate(agg: str) -> None:
+    """Two optimizer steps per generation, 2 micro-batches each: for every step, TRL's loss
+    formula (grpo / dapo / dr_grpo, as in GRPOTrainer._compute_loss) on the folded advantages
+    equals maple-bench's ``aggregate`` with c_j and the step's kept counts."""
+    import types
+
+    loss_type = {"sample": "grpo", "token": "dapo", "constant": "dr_grpo"}[agg]
+    accum, spg, b, length = 2, 4, 6, 5
+    gen = torch.Generator().manual_seed(0)
+    names = ["S", "VS", "AS", "VAS"]
+    chunks = []
+    for _ in range(spg):
+        lengths = torch.randint(1, length + 1, (b,), generator=gen)
+        chunks.append(
+            {
+                "advantages": torch.randn(b, generator=gen),
+                "mapo_keep": torch.rand(b, generator=gen) > 0.3,
+                "mapo_stratum": torch.randint(0, 4, (b,), generator=gen),
+                "completion_mask": (torch.arange(length)[None] < lengths[:, None]).long(),
+            }
+        )
+    total_tokens = torch.tensor(sum(float(ch["completion_mask"].sum()) for ch in chunks))
+    for ch in chunks:
+        ch["num_items_in_batch"] = total_tokens
+    # fold ones: what is left in "advantages" is each row's factor f_j (c_j x normaliser ratio)
+    folded = [{**ch, "advantages": torch.ones(b)} for ch in chunks]
+    weights = {"S": 0.7, "VS": 1.6, "AS": 1.0, "VAS": 1.2}
+    fake = types.SimpleNamespace(
+        args=types.SimpleNamespace(
+            gradient_accumulation_steps=accum,
+            steps_per_generation=spg,
+            loss_type=loss_type,
+            stratum_weighting="g_ma",
+        ),
+        accelerator=_OneProcess(),
+        _mapo_names=names,
+        _mapo_weights=weights,
+    )
+    MapoGRPOTrainer._mapo_fold_weights(fake, folded)  # type: ignore[arg-type]
+    for start in range(0, spg, accum):
+        window = chunks[start : start + accum]
+        adv = torch.cat([ch["advantages"] for ch in window])
+        mask = torch.cat([ch["completion_mask"] for ch in window]).float()
+        factor = torch.cat([ch["advantages"] for ch in folded[start : start + accum]])
+        # TRL's loss (ratio 1: per_token_loss = -A'_j), one term per micro-batch, as a function
+        # of the raw advantages; its gradient is each row's coefficient in the step's loss
+        a_trl = adv.clone().requires_grad_()
+        trl = a_trl.new_zeros(())
+        for k in range(accum):
+            rows = slice(k * b, (k + 1) * b)
+            m = mask[rows]
+            per_tok = -(factor[rows] * a_trl[rows])[:, None] * m
+            if loss_type == "grpo":
+                trl = trl + (per_tok.sum(-1) / m.sum(-1).clamp(min=1)).mean() / accum
+            elif loss_type == "dr_grpo":
+                trl = trl + per_tok.sum() / (b * length) / accum
+            else:
+                trl = trl + per_tok.sum() / (total_tokens * accum / spg)
+        trl.backward()
+        # maple-bench: aggregate over the step's rows with c_j and the step's kept counts
+        keep = torch.cat([ch["mapo_keep"] for ch in window])
+        tags = [names[i] for i in torch.cat([ch["mapo_stratum"] for ch in window]).tolist()]
+        c = per_sample_weights(tags, weights, mode="g_ma", keep=keep)
+        a_ours = adv.clone().requires_grad_()
+        zero = torch.zeros_like(mask)
+        ours = aggregate(
+            clipped_surrogate(zero, zero, a_ours).loss,
+            mask,
+            mode=agg,
+            num_samples=float(keep.sum()),
+            num_tokens=float(mask[keep].sum()),
+            max_len=length,
+            weights=c,
+        )
+        ours.backward()
+        assert float(trl) == pytest.approx(float(ours), rel=1e-5, abs=1e-7)
+        assert a_trl.grad is not None and a_ours.grad is not None
+        assert torch.allclose(a_trl.grad, a_ours.grad, rtol=1e-5, atol=1e-8)  # row by row
+        assert bool((a_ours.grad[~keep] == 0).all()) and bool((a_ours.grad[keep] != 0).any())
+
+
 # ----------------------------------------------------------------------------- training
 @pytest.mark.slow
 def test_trains_a_few_steps_and_logs_strata(dataset: Any, lm: Path, tmp_path: Path) -> None:
