@@ -317,8 +317,15 @@ def test_trains_a_few_steps_and_logs_strata(dataset: Any, lm: Path, tmp_path: Pa
         model=model,
         reward_funcs=[make_maple_reward(format_weight=0.5)],
         args=MapoGRPOConfig(
-            **_args(tmp_path, max_steps=3, per_device_train_batch_size=4 * G),
+            **_args(
+                tmp_path,
+                max_steps=3,
+                per_device_train_batch_size=4 * G,
+                save_strategy="steps",
+                save_steps=3,
+            ),
             curriculum="dynamic",
+            adaptive_weights=True,
         ),
         train_dataset=dataset,
         processing_class=AutoTokenizer.from_pretrained(lm),
@@ -336,6 +343,21 @@ def test_trains_a_few_steps_and_logs_strata(dataset: Any, lm: Path, tmp_path: Pa
         not torch.equal(p.detach(), before[n]) for n, p in trainer.model.named_parameters()
     )
     assert changed == any(r["grad_norm"] > 0 for r in logs)
+    assert any(k.endswith("/weight") for k in logs[-1])  # adaptive stratum weights logged
+    # the checkpoint carries the reward window; a resuming trainer reads it back
+    ckpt = tmp_path / "checkpoint-3"
+    window = json.loads((ckpt / "mapo_state.json").read_text())["window"]
+    assert sum(len(v) for v in window["rewards"].values()) == 3 * 4 * G
+    fresh = MapoGRPOTrainer(
+        model=AutoModelForCausalLM.from_pretrained(lm),
+        reward_funcs=[maple_reward],
+        args=MapoGRPOConfig(**_args(tmp_path / "again")),
+        train_dataset=dataset,
+        processing_class=AutoTokenizer.from_pretrained(lm),
+    )
+    fresh.create_optimizer_and_scheduler(num_training_steps=3)
+    fresh._load_optimizer_and_scheduler(str(ckpt))
+    assert fresh._mapo_window.state_dict() == trainer._mapo_window.state_dict()
 
 
 def test_trainer_refuses_a_dataset_without_the_strata_column(

@@ -22,12 +22,16 @@ The KL term would not be scaled, so the config refuses beta != 0 together with w
 filtering. Zero-variance filtering keeps the rows in TRL's forward pass (``early`` computes the
 same loss as ``late`` here; only ``maple-bench train`` saves the compute).
 
-Evaluation batches keep TRL's advantages (their loss is a diagnostic only).
+Evaluation batches keep TRL's advantages (their loss is a diagnostic only). Checkpoints carry the
+per-stratum reward window (``mapo_state.json``, as TRL stores its entropy controller), so adaptive
+weights resume where they were; a resumed dynamic curriculum replays the skipped batches under the
+restored window, so its batch order after a resume can differ from an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import logging
+import json
+import os
 from typing import Any
 
 import torch
@@ -40,7 +44,8 @@ from maple_bench.mapo.trl.sampler import Plan, StratifiedRepeatSampler
 from maple_bench.mapo.weights import RewardWindow, adaptive_weights, per_sample_weights
 from maple_bench.modality import TAG_NAMES
 
-log = logging.getLogger(__name__)
+MAPO_STATE = "mapo_state.json"
+"""File in each checkpoint folder holding the per-stratum reward window."""
 
 
 def _stratum_order(values: list[str]) -> list[str]:
@@ -240,6 +245,25 @@ class MapoGRPOTrainer(GRPOTrainer):
                 metrics[f"mapo/{s}/adv_std"].append(st["adv_std"])
             if self._mapo_weights is not None and s in self._mapo_weights:
                 metrics[f"mapo/{s}/weight"].append(self._mapo_weights[s])
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save_checkpoint(self, model, trial):  # type: ignore[no-untyped-def]
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+        from maple_bench.fileio import atomic_write_json
+
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            folder = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            path = os.path.join(self._get_output_dir(trial=trial), folder, MAPO_STATE)
+            atomic_write_json(path, {"window": self._mapo_window.state_dict()})
+
+    def _load_optimizer_and_scheduler(self, checkpoint):  # type: ignore[no-untyped-def]
+        super()._load_optimizer_and_scheduler(checkpoint)
+        path = os.path.join(checkpoint, MAPO_STATE) if checkpoint is not None else None
+        if path is not None and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                self._mapo_window.load_state_dict(json.load(f)["window"])
 
     # ------------------------------------------------------------------ optimizer steps
     def _prepare_inputs(self, generation_batch):  # type: ignore[no-untyped-def]
