@@ -181,12 +181,22 @@ def test_train_config_maps_onto_grpo_config(tmp_path: Path) -> None:
     assert cfg.per_device_train_batch_size * cfg.steps_per_generation == 8 * 4
     assert (cfg.advantages, cfg.filter, cfg.sampler) == (tc.advantages, "late", tc.sampler)
     assert cfg.stratum_weighting == tc.stratum_weighting
+    assert (cfg.bf16, cfg.fp16) == (False, False)  # mixed_precision=auto is fp32 on CPU
     with pytest.raises(ValueError, match="maple-bench train"):
         grpo_config_from_train_config(tc.replace(policy="compact"), str(tmp_path))
     with pytest.raises(ValueError, match="unweighted"):
         grpo_config_from_train_config(tc.replace(kl_beta=0.1), str(tmp_path))
     with pytest.raises(ValueError, match="split evenly"):
         grpo_config_from_train_config(tc, str(tmp_path), num_processes=3)
+
+
+def test_missing_trl_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import maple_bench.mapo.trl as mapo_trl
+
+    monkeypatch.setitem(sys.modules, "trl", None)  # as if TRL were not installed
+    monkeypatch.delitem(sys.modules, "maple_bench.mapo.trl.config")
+    with pytest.raises(ImportError, match=r"maple-bench\[trl\]"):
+        mapo_trl.grpo_config_from_train_config  # noqa: B018 - the lazy attribute import
 
 
 # ----------------------------------------------------------------------------- sampler
