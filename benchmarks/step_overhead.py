@@ -1,13 +1,21 @@
-"""Trainer step time: maple-bench's MAPO trainer vs TRL's GRPOTrainer, same everything else.
+"""Trainer step time: maple-bench's MAPO trainer vs TRL's GRPOTrainer at equal work.
 
-Same tiny text-only causal LM (``maple_bench.models.tiny.tiny_causal_lm``), same prompts (the
-text input builder's chat-templated MCQ prompt with subtitles), same reward
-(``maple_bench.scoring.reward``), same G, prompts per step, generation length, temperature,
-optimizer (AdamW) and learning rate; one optimizer step per generation batch, no KL (beta 0),
-no filtering, no activation checkpointing (TRL's default turns it on; ``--trl-checkpointing``
-keeps it). Our trainer runs ``advantages=group`` (plain GRPO) with batched generation
-(``rollout_seeding=batch``). The first ``--warmup`` steps of each are discarded; the median of
-the remaining step times is compared.
+Fair by construction (issue 16):
+
+- the same tiny text-only causal LM per size (``maple_bench.models.tiny.tiny_causal_lm``): the
+  ``toy`` (hidden 64, 2 layers) and a ~10M-parameter one (hidden 320, 10 layers);
+- the same prompts (the text input builder's chat-templated MCQ prompt with subtitles), reward
+  (``maple_bench.scoring.reward``), G, prompts per step, generation length, temperature, AdamW,
+  learning rate, one optimizer step per generation batch, no KL, no filtering, no activation
+  checkpointing on either side;
+- the same precision on both sides (``--precision fp32``: fp32 everywhere; ``bf16``: fp32 weights
+  with bf16 autocast on both: our ``mixed_precision=bf16``, TRL's ``bf16=True``);
+- each side's *default* rollout seeding (ours: one generator per prompt, ``rollout_seeding=
+  per_prompt``; TRL: its global seed);
+- generation included in every step time on both sides (ours: the step that generates the
+  batch; TRL: ``on_step_begin`` .. ``on_step_end`` around a training step that generates);
+- interleaved rounds: ours and TRL alternate (the order flips every round), so drift in the
+  shared machine's load hits both; the first ``--warmup`` steps of every run are dropped.
 
 TRL is a benchmark-only dependency (extra ``bench``)::
 
@@ -68,11 +76,15 @@ def run_ours(model_dir: Path, samples: list, args: argparse.Namespace, out: Path
         filter="none",
         sampler="mixed",
         loss_agg="sample",
-        rollout_seeding="batch",
+        steps_per_generation=1,  # one optimizer step per generation batch, like TRL's default
         plot=False,
+        progress=False,
+        log_with="none",
         grad_accum=1,
         device="cpu",
         inputs="required",
+        mixed_precision="bf16" if args.precision == "bf16" else "no",
+        # rollout_seeding stays at its default (per_prompt)
     )
     cfg = load_config("mapo", []).replace(**over)
     tr = MapoTrainer(cfg, out, samples=samples)
@@ -123,6 +135,7 @@ def run_trl(model_dir: Path, samples: list, args: argparse.Namespace, out: Path)
         top_k=0,
         top_p=1.0,
         use_cpu=True,
+        bf16=args.precision == "bf16",
         report_to="none",
         save_strategy="no",
         logging_steps=10**6,
@@ -133,6 +146,7 @@ def run_trl(model_dir: Path, samples: list, args: argparse.Namespace, out: Path)
         dataloader_num_workers=0,
         # TRL turns activation checkpointing on by default; ours does not checkpoint, so off here
         gradient_checkpointing=args.trl_checkpointing,
+        disable_tqdm=True,
     )
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     trainer = GRPOTrainer(
@@ -147,14 +161,21 @@ def run_trl(model_dir: Path, samples: list, args: argparse.Namespace, out: Path)
     return times
 
 
+SIZES = {"toy": (64, 2), "10m": (320, 10)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--prompts", type=int, default=8, help="prompts per step")
     ap.add_argument("--G", type=int, default=4, help="completions per prompt")
-    ap.add_argument("--max-new-tokens", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=12)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--max-new-tokens", type=int, default=16, help="generation budget")
+    ap.add_argument("--steps", type=int, default=6, help="optimizer steps per run")
+    ap.add_argument("--warmup", type=int, default=1, help="steps dropped at the start of a run")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved runs per trainer")
+    ap.add_argument(
+        "--sizes", default="toy,10m", help=f"comma list of model sizes ({', '.join(SIZES)})"
+    )
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="both sides")
     ap.add_argument(
         "--trl-checkpointing",
         action="store_true",
@@ -164,21 +185,38 @@ def main() -> int:
     torch.set_num_threads(1)
     from maple_bench.models.tiny import tiny_causal_lm
 
-    with tempfile.TemporaryDirectory() as tmp:
-        model_dir = tiny_causal_lm(Path(tmp) / "lm", hidden_size=args.hidden, num_layers=2)
-        samples = make_samples(64)
-        ours = run_ours(model_dir, samples, args, Path(tmp) / "ours")[args.warmup :]
-        trl = run_trl(model_dir, samples, args, Path(tmp) / "trl")[args.warmup :]
-    mo, mt = statistics.median(ours), statistics.median(trl)
     print(
-        f"tiny causal LM (hidden {args.hidden}), {args.prompts} prompts x G={args.G}, "
-        f"{args.max_new_tokens} new tokens, median over {len(ours)} steps after {args.warmup} warm-up"
+        f"{args.prompts} prompts x G={args.G}, {args.max_new_tokens} new tokens, precision "
+        f"{args.precision}, {args.rounds} interleaved rounds x {args.steps} steps "
+        f"(first {args.warmup} of each run dropped)"
     )
-    print("| trainer | s/step (median) | min | max |")
-    print("|---|---|---|---|")
-    print(f"| maple-bench MAPO | {mo:.3f} | {min(ours):.3f} | {max(ours):.3f} |")
-    print(f"| TRL GRPOTrainer | {mt:.3f} | {min(trl):.3f} | {max(trl):.3f} |")
-    print(f"ratio ours / TRL = {mo / mt:.2f} (target <= 1)")
+    print("| model | params | maple-bench s/step (median) | TRL s/step (median) | ours / TRL |")
+    print("|---|---|---|---|---|")
+    for size in args.sizes.split(","):
+        hidden, layers = SIZES[size]
+        with tempfile.TemporaryDirectory() as tmp:
+            model_dir = tiny_causal_lm(Path(tmp) / "lm", hidden_size=hidden, num_layers=layers)
+            from transformers import AutoModelForCausalLM
+
+            n_params = sum(
+                p.numel() for p in AutoModelForCausalLM.from_pretrained(model_dir).parameters()
+            )
+            samples = make_samples(64)
+            ours: list[float] = []
+            trl: list[float] = []
+            for r in range(args.rounds):
+                order = ("ours", "trl") if r % 2 == 0 else ("trl", "ours")
+                for side in order:
+                    run = run_ours if side == "ours" else run_trl
+                    times = run(model_dir, samples, args, Path(tmp) / f"{side}{r}")[args.warmup :]
+                    (ours if side == "ours" else trl).extend(times)
+        mo, mt = statistics.median(ours), statistics.median(trl)
+        print(
+            f"| {size} (hidden {hidden}, {layers} layers) | {n_params / 1e6:.2f}M | "
+            f"{mo:.3f} [{min(ours):.3f}-{max(ours):.3f}] | {mt:.3f} [{min(trl):.3f}-{max(trl):.3f}] "
+            f"| {mo / mt:.2f} |",
+            flush=True,
+        )
     return 0
 
 

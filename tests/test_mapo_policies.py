@@ -102,8 +102,11 @@ def test_tiny_causal_lm_two_steps(tmp_path: Path) -> None:
     model_dir = tiny_causal_lm(tmp_path / "lm")
     # a text-only LM sees subtitles only: train on the tags that contain S
     samples = [s for s in make_samples(tmp_path / "media", per_tag=1) if s.rmt.has_subtitles]
-    tr, rows = _train(tmp_path, "causal_lm", model_dir, samples)
+    tr, rows = _train(tmp_path, "causal_lm", model_dir, samples, mask_truncated_completions=True)
     assert rows[0]["tokens_per_s"] > 0
+    # completions that hit max_new_tokens without end-of-turn are left out of the loss
+    assert all(0.0 <= r["truncated_frac"] <= 1.0 for r in rows)
+    assert all(r["update_tokens"] == 0 for r in rows if r["truncated_frac"] == 1.0)
     assert any(r["reward_std"] > 0 for r in rows)
     # a sampled <|AUDIO|> would be read back as an audio slot: placeholders are never sampled
     audio_id = tr.policy.tokenizer.convert_tokens_to_ids("<|AUDIO|>")
@@ -215,3 +218,26 @@ def test_thinker_encoders_run_once_per_prompt(tmp_path: Path) -> None:
     assert torch.allclose(logp.detach()[m], naive.detach()[m], atol=1e-4)
     again = policy.sample(prompts, G, 1.0, with_logprobs=False, seeds=[1, 2, 3, 4])
     assert torch.equal(again.tokens, ro.tokens)
+
+
+def test_seeded_gumbel_samples_softmax_per_prompt() -> None:
+    """Gumbel-max with one generator per prompt: draws follow softmax(scores / T), and a
+    prompt's rows do not depend on the other prompts in the batch."""
+    from maple_bench.mapo.policy import SeededGumbel
+
+    scores = torch.tensor([[2.0, 1.0, 0.0, float("-inf")]])
+    n = 20000
+    proc = SeededGumbel([7], n, temperature=1.0)
+    picks = proc(None, scores.expand(n, -1)).argmax(-1)
+    freq = torch.bincount(picks, minlength=4).double() / n
+    probs = torch.softmax(scores[0, :3].double(), -1)
+    assert torch.allclose(freq[:3], probs, atol=0.015) and freq[3] == 0  # -inf stays impossible
+    # temperature 2: softmax(scores / 2)
+    picks = SeededGumbel([8], n, temperature=2.0)(None, scores.expand(n, -1)).argmax(-1)
+    freq = torch.bincount(picks, minlength=4).double() / n
+    assert torch.allclose(freq[:3], torch.softmax(scores[0, :3].double() / 2, -1), atol=0.015)
+    # batch invariance: prompt 1's rows are the same alone or next to prompt 2
+    x = torch.randn(3, 4)
+    alone = SeededGumbel([11], 3, 1.0)(None, x)
+    both = SeededGumbel([11, 12], 3, 1.0)(None, torch.cat([x, torch.randn(3, 4)]))
+    assert torch.equal(alone, both[:3])

@@ -341,11 +341,16 @@ def test_cli_rejects_bad_key(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     )
     assert "unknown key 'lr_rate'" in capsys.readouterr().err
     assert main(["train", "--list-keys"]) == 0
-    assert "advantages = " in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert 'advantages = "stratum"' in listing
+    assert "(MUPO), ``group`` (GRPO)" in listing  # each key's documentation, under its default
+    assert 'stratum_weighting = "g_ma"' in listing
 
 
 @pytest.mark.slow
-def test_cli_trains_on_built_synth_dataset(tmp_path: Path) -> None:
+def test_cli_trains_on_built_synth_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from maple_bench.cli import main
 
     raw, ds, out = tmp_path / "raw", tmp_path / "ds", tmp_path / "run"
@@ -364,14 +369,22 @@ def test_cli_trains_on_built_synth_dataset(tmp_path: Path) -> None:
         "batch_size=4",
         "group_size=2",
         "num_frames=2",
-        "plot=false",
+        "plot=true",
+        "eval_every=2",
+        "eval_limit=7",
         "--data",
         str(ds),
         "--out",
         str(out),
     ]
     assert main(args) == 0
-    assert [r["step"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2]
+    rows = read_metrics(out / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [1, 2]
+    # held-out evaluation through the maple-eval runner, logged with the training metrics
+    assert 0.0 <= rows[1]["eval_acc"] <= 1.0 and "eval_acc" not in rows[0]
+    assert (out / "eval" / "step-000002" / "run" / "results.json").is_file()
+    assert "train:" in capsys.readouterr().err  # the progress bar
+    assert (out / "curves.png").stat().st_size > 1000
     # running the same command again resumes from the step-2 checkpoint: nothing left to do
     assert main([*args[:3], "max_steps=3", *args[4:]]) == 0
     assert [r["step"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2, 3]
@@ -428,3 +441,126 @@ def test_minibatch_updates_make_the_clip_act(tmp_path: Path) -> None:
     assert rows[1]["clip_low_frac"] + rows[1]["clip_high_frac"] > 0
     # the two mini-batches split the 8 x 4 rows of the rollout batch
     assert rows[0]["update_tokens"] + rows[1]["update_tokens"] == 32
+
+
+# ----------------------------------------------------------------------------- run folder rules
+@pytest.mark.slow
+def test_resume_rules_recipe_fresh_metrics_torn_line(tmp_path: Path) -> None:
+    from maple_bench.mapo.trainer import RecipeMismatchError
+
+    media = tmp_path / "media"
+    samples = make_samples(media, per_tag=1)
+    out = tmp_path / "run"
+    cfg = _cfg(max_steps=2, batch_size=2, group_size=2)
+    _trainer(cfg, out, samples, media).setup().train()
+    assert [r["step"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2]
+    # a different recipe must not resume (and overwrite) this folder
+    other = cfg.replace(advantages="global", inputs="full")
+    with pytest.raises(RecipeMismatchError, match="advantages: 'stratum' -> 'global'"):
+        _trainer(other, out, samples, media).setup()
+    assert json.loads((out / "config.json").read_text())["advantages"] == "stratum"
+    # a kill mid-write leaves a torn last line: resuming survives it
+    with (out / "metrics.jsonl").open("a") as f:
+        f.write('{"step": 3, "loss": 0.1')
+    longer = cfg.replace(max_steps=3)  # max_steps may change on resume
+    _trainer(longer, out, samples, media).setup().train()
+    assert [r["step"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2, 3]
+    # not resuming starts a fresh log and drops the old checkpoints
+    tr = _trainer(cfg.replace(max_steps=1), out, samples, media).setup(resume=False)
+    assert not (out / "checkpoints").exists()
+    tr.train()
+    assert [r["step"] for r in read_metrics(out / "metrics.jsonl")] == [1]
+
+
+def test_text_policy_on_video_data_fails_before_loading(tmp_path: Path) -> None:
+    from maple_bench.mapo.trainer import MapoTrainer
+
+    media = tmp_path / "media"
+    samples = make_samples(media, per_tag=1)
+    cfg = load_config("mupo", ["policy=causal_lm", "model=/does/not/exist", "inputs=required"])
+    tr = MapoTrainer(cfg, tmp_path / "run", samples=samples, media_root=media)
+    # the model path does not exist: the error must come from the check, before any loading
+    with pytest.raises(ValueError, match=r"train_tags=\[S,VS,AS,VAS\]") as e:
+        tr.setup(resume=False)
+    assert "V: 1" in str(e.value) and "policy=causal_lm" in str(e.value)
+    # the key it names works: only the tags with subtitles are kept
+    ok = load_config("mupo", ["policy=causal_lm", "train_tags=[S,VS,AS,VAS]"])
+    assert ok.train_tags == ("S", "VS", "AS", "VAS")
+    assert load_config("mapo", ["policy=qwen2_5_omni"]).policy == "qwen_omni_thinker"
+    with pytest.raises(ValueError, match="mixed_precision=bf16"):
+        load_config("mapo", ["dtype=bfloat16"])
+
+
+@pytest.mark.slow
+def test_lr_warmup_and_evaluation_hook(tmp_path: Path) -> None:
+    from maple_bench.mapo.trainer import MapoTrainer
+
+    media = tmp_path / "media"
+    samples = make_samples(media, per_tag=1)
+    seen: list[Path] = []
+
+    def evaluator(trainer, model_dir: Path) -> dict[str, float]:
+        seen.append(model_dir)
+        assert (model_dir / "config.json").is_file()  # a loadable checkpoint of the weights
+        return {"micro_acc": 0.25 * trainer.step}
+
+    cfg = _cfg(max_steps=4, batch_size=2, group_size=2, warmup_steps=2, lr=0.1, eval_every=2)
+    tr = MapoTrainer(
+        cfg,
+        tmp_path / "run",
+        samples=samples,
+        media_root=media,
+        policy=_test_policy(),
+        evaluator=evaluator,
+    )
+    rows = tr.setup(resume=False).train()
+    # linear warm-up from 0 over 2 steps, then constant
+    assert [round(r["lr"], 6) for r in rows] == [0.0, 0.05, 0.1, 0.1]
+    assert [r.get("eval_acc") for r in rows] == [None, 0.5, None, 1.0]
+    assert len(seen) == 2
+
+
+def test_prompt_cache_is_byte_bounded() -> None:
+    from maple_bench.mapo.trainer import PromptCache
+
+    cache = PromptCache(max_bytes=100)
+    for i in range(3):  # 10 float32 = 40 bytes each
+        cache.get((f"s{i}", "V"), lambda: {"x": torch.zeros(10)})
+    assert len(cache) == 2 and cache.bytes == 80
+    made = []
+    cache.get(("s0", "V"), lambda: made.append(1) or {"x": torch.zeros(10)})
+    assert made == [1]  # s0 was evicted (least recently used)
+
+
+def test_curve_panels_skip_empty_and_order_tags() -> None:
+    from maple_bench.mapo.metrics import curve_panels
+
+    rows = [
+        {
+            "step": 1,
+            "reward_mean": 0.5,
+            "grad_var": None,
+            "reward_mean/VAS": 0.1,
+            "reward_mean/V": 0.2,
+        },
+        {"step": 2, "reward_mean": 0.6, "grad_var": None, "reward_mean/A": 0.3},
+    ]
+    titles = [t for t, _, _ in curve_panels(rows)]
+    assert "gradient variance" not in titles and "held-out accuracy" not in titles
+    assert "mean reward" in titles and any(t.startswith("reward by required tag") for t in titles)
+    rows[1]["eval_acc"] = 0.4
+    assert curve_panels(rows)[-1][0] == "held-out accuracy"
+
+
+def test_paper_recipe_file_loads() -> None:
+    cfg = load_config(
+        Path(__file__).resolve().parents[1] / "configs/train/paper_qwen2_5_omni_3b.yaml"
+    )
+    assert (cfg.policy, cfg.group_size, cfg.batch_size, cfg.steps_per_generation) == (
+        "qwen_omni_thinker",
+        8,
+        256,
+        8,
+    )
+    assert (cfg.lr, cfg.eps_low, cfg.eps_high, cfg.mixed_precision) == (2e-6, 0.2, 0.28, "bf16")
+    assert cfg.advantages == "stratum" and cfg.inputs == "required" and cfg.sampler == "stratified"

@@ -45,9 +45,10 @@ class TrainConfig:
     temperature: float = 1.0
     """Sampling temperature (log-probs are computed at the same temperature)."""
     rollout_seeding: str = "per_prompt"
-    """``per_prompt``: one RNG per prompt (results independent of batching and of the number of
-    processes; generative policies then generate one prompt at a time); ``batch``: one seeded RNG
-    per step and process, text-only prompts generated in one padded batch (faster)."""
+    """``per_prompt``: one RNG per prompt (a prompt's draws do not depend on batching or on the
+    number of processes; text-only prompts still generate in one padded batch, sampling by
+    Gumbel-max with each prompt's generator; multimodal ones one prompt at a time); ``batch``:
+    torch's global RNG seeded once per step and process."""
     # --- data and inputs
     data_config: str | None = "maple_qa"
     """Dataset config to load from ``--data`` (None: the loader's default)."""

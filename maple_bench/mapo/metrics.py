@@ -30,12 +30,8 @@ class MetricsLog:
     def truncate_after(self, step: int) -> None:
         if not self.enabled or not self.path.exists():
             return
-        keep = [
-            ln
-            for ln in self.path.read_text().splitlines()
-            if ln.strip() and json.loads(ln).get("step", 0) <= step
-        ]
-        atomic_write_text(self.path, "".join(k + "\n" for k in keep))
+        keep = [r for r in read_metrics(self.path) if r.get("step", 0) <= step]
+        atomic_write_text(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in keep))
 
     def write(self, row: dict[str, Any]) -> None:
         if not self.enabled:
@@ -50,7 +46,21 @@ class MetricsLog:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]
+    """Rows of ``metrics.jsonl`` (one torn last line from a killed run is skipped)."""
+    lines = Path(path).read_text().split("\n")
+    rows = []
+    for i, ln in enumerate(lines):
+        if not ln.strip():
+            continue
+        try:
+            rows.append(json.loads(ln))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:  # no newline after it: an interrupted write
+                continue
+            raise ValueError(
+                f"{path}: line {i + 1} is not JSON; the metrics log is damaged"
+            ) from None
+    return rows
 
 
 CURVES = (
@@ -60,11 +70,45 @@ CURVES = (
     ("grad_norm", "grad norm"),
     ("grad_var", "gradient variance"),
     ("loss", "loss"),
+    ("clip_high_frac", "clipped fraction (high)"),
+    ("lr", "learning rate"),
 )
 
 
+def smooth(values: Sequence[float | None], window: int) -> list[float]:
+    """Trailing moving average over the last ``window`` finite values (NaN where none yet)."""
+    out, buf = [], []
+    for v in values:
+        if v is not None and math.isfinite(v):
+            buf.append(float(v))
+            buf = buf[-window:]
+        out.append(sum(buf) / len(buf) if buf else float("nan"))
+    return out
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def curve_panels(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    """(title, kind, key) of the panels :func:`plot_curves` draws: only quantities with at least
+    one finite value, then the per-tag reward (canonical tag order) and held-out accuracy when
+    there is any."""
+    panels: list[tuple[str, str, str | None]] = [
+        (label, "curve", key) for key, label in CURVES if any(_finite(r.get(key)) for r in rows)
+    ]
+    window = max(1, len(rows) // 20)
+    if any(_finite(r.get(f"reward_mean/{t}")) for r in rows for t in TAG_NAMES):
+        panels.append((f"reward by required tag (moving average of {window})", "tags", None))
+    if any(_finite(r.get("eval_acc")) for r in rows):
+        panels.append(("held-out accuracy", "eval", None))
+    return panels
+
+
 def plot_curves(rows: Sequence[dict[str, Any]], out: Path, title: str = "") -> Path | None:
-    """A grid of training curves, plus per-tag reward; returns the PNG path."""
+    """Training curves: one panel per logged quantity that has data (panels without any finite
+    value, e.g. the gradient variance of a multi-process run or held-out accuracy without
+    evaluation, are left out), plus the per-tag reward, smoothed, in the canonical tag order."""
     if not rows:
         return None
     import matplotlib
@@ -72,31 +116,36 @@ def plot_curves(rows: Sequence[dict[str, Any]], out: Path, title: str = "") -> P
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from maple_bench.fileio import atomic_savefig
+
     steps = [r["step"] for r in rows]
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
-    for ax, (key, label) in zip(axes.flat, CURVES):
-        ys = [r.get(key) for r in rows]
-        ax.plot(steps, [float("nan") if y is None else y for y in ys])
+    window = max(1, len(rows) // 20)
+    panels = curve_panels(rows)
+    tags = [t for t in TAG_NAMES if any(_finite(r.get(f"reward_mean/{t}")) for r in rows)]
+    acc = [(r["step"], r["eval_acc"]) for r in rows if _finite(r.get("eval_acc"))]
+    ncols = 4
+    nrows = max(1, math.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.4 * nrows), squeeze=False)
+    for ax, (label, kind, key) in zip(axes.flat, panels):
+        if kind == "curve" and key is not None:
+            ys = [r.get(key) for r in rows]
+            ax.plot(steps, [float(y) if _finite(y) else float("nan") for y in ys], alpha=0.35)  # type: ignore[arg-type]
+            ax.plot(steps, smooth(ys, window), color="C0")
+        elif kind == "tags":
+            for i, t in enumerate(tags):
+                ys = [r.get(f"reward_mean/{t}") for r in rows]
+                ax.plot(steps, smooth(ys, window), label=t, color=f"C{i}")
+            ax.legend(fontsize=7, ncols=2, title="RMT")
+        else:
+            ax.plot(*zip(*acc), marker="o")
         ax.set_title(label)
         ax.set_xlabel("step")
-    ax = axes.flat[len(CURVES)]
-    tags = sorted({k.split("/", 1)[1] for r in rows for k in r if k.startswith("reward_mean/")})
-    for t in tags:
-        ax.plot(
-            steps, [r.get(f"reward_mean/{t}", float("nan")) or float("nan") for r in rows], label=t
-        )
-    ax.set_title("reward by required tag")
-    if tags:
-        ax.legend(fontsize=7)
-    ax = axes.flat[len(CURVES) + 1]
-    acc = [(r["step"], r["eval_acc"]) for r in rows if r.get("eval_acc") is not None]
-    if acc:
-        ax.plot(*zip(*acc), marker="o")
-    ax.set_title("held-out accuracy (if evaluated)")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.remove()
     fig.suptitle(title)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
+    atomic_savefig(fig, out, dpi=80)
     plt.close(fig)
     return out
 

@@ -123,8 +123,33 @@ class PolicyRunner(torch.nn.Module):
         if op == "sample":
             return self._policy._sample(*args, **kwargs)
         if op == "logprobs":
-            return self._policy._logprobs(*args, **kwargs)
+            logp, ent = self._policy._logprobs(*args, **kwargs)
+            if torch.is_grad_enabled():
+                logp = logp + 0.0 * self._touch_root_params()
+            return logp, ent
         raise ValueError(f"PolicyRunner: unknown op {op!r} (sample, logprobs)")
+
+    def _touch_root_params(self) -> torch.Tensor:
+        """0-weighted use of every parameter outside the FSDP sub-units (encoders, embeddings,
+        head), so each backward gives all of them a gradient on every process: a V-only
+        micro-batch would otherwise leave the audio tower's gradients None on one process and
+        not on another, and FSDP's reduce-scatter of the root unit would disagree in size. The
+        gradients it adds are exact zeros (AdamW then sees 0, as DDP gives unused parameters)."""
+        from torch.distributed.fsdp import FSDPModule
+
+        def walk(m: torch.nn.Module) -> Any:
+            for p in m.parameters(recurse=False):
+                if p.requires_grad:
+                    yield p
+            for c in m.children():
+                if not isinstance(c, FSDPModule):
+                    yield from walk(c)
+
+        dev = next(self.model.parameters()).device
+        total = torch.zeros((), device=dev)
+        for p in walk(self.model):
+            total = total + p.reshape(-1)[:1].float().sum()
+        return total
 
 
 class _RunnerMixin:
@@ -366,6 +391,32 @@ def _omni_positions(model: torch.nn.Module, inputs: dict[str, Any]) -> torch.Ten
     return cast("torch.Tensor", pos)
 
 
+class SeededGumbel:
+    """A logits processor that turns greedy search into sampling with one generator per prompt.
+
+    argmax(scores / T + g), g ~ Gumbel(0, 1) i.i.d., is a draw from softmax(scores / T) (the
+    Gumbel-max trick); the noise of prompt i's G rows is drawn from prompt i's own generator
+    (CPU, seeded), so a prompt's completions do not depend on which other prompts share the
+    batch, and a whole batch of prompts still generates in ONE call. Tokens masked to -inf
+    (suppressed placeholders) stay impossible. Rows are prompt-major: G rows per seed.
+    """
+
+    def __init__(self, seeds: Sequence[int], group_size: int, temperature: float) -> None:
+        self.gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.group_size = group_size
+        self.temperature = max(float(temperature), 1e-6)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        vocab = scores.shape[-1]
+        noise = torch.cat(
+            [
+                -torch.empty(self.group_size, vocab).exponential_(generator=g).log()
+                for g in self.gens
+            ]
+        )
+        return scores.float() / self.temperature + noise.to(scores.device)
+
+
 class GenerativePolicy(_RunnerMixin):
     """A transformers generative model: causal LM or Qwen2.5-Omni thinker.
 
@@ -467,6 +518,17 @@ class GenerativePolicy(_RunnerMixin):
             kw["synced_gpus"] = True
         return kw
 
+    @staticmethod
+    def _seeded_kwargs(
+        gen_kw: dict[str, Any], seeds: Sequence[int], group_size: int, temperature: float
+    ) -> dict[str, Any]:
+        from transformers import LogitsProcessorList
+
+        kw = {k: v for k, v in gen_kw.items() if k not in ("temperature", "top_k", "top_p")}
+        kw["do_sample"] = False
+        kw["logits_processor"] = LogitsProcessorList([SeededGumbel(seeds, group_size, temperature)])
+        return kw
+
     def _generate_one(self, p: dict[str, Any], group_size: int, gen_kw: dict[str, Any]) -> Any:
         """G completions of one prompt: [G, prompt + new] token ids."""
         gen = cast("GenerationMixin", self.model)
@@ -490,10 +552,13 @@ class GenerativePolicy(_RunnerMixin):
         self.model.eval()  # KV cache on (gradient checkpointing turns it off in train mode)
         seqs: list[torch.Tensor] = []
         try:
-            if seeds is None and self._text_only(prompts):
-                # one left-padded generate call for the whole batch (fastest, global RNG)
+            if self._text_only(prompts):
+                # one left-padded generate call for the whole batch; with seeds, each prompt's
+                # draws come from its own generator (Gumbel-max inside a greedy search)
                 batch = self._left_pad(prompts)
                 batch = {k: v.repeat_interleave(group_size, 0) for k, v in batch.items()}
+                if seeds is not None:
+                    gen_kw = self._seeded_kwargs(gen_kw, seeds, group_size, temperature)
                 out = cast("GenerationMixin", self.model).generate(
                     **self._to_device(batch), **gen_kw
                 )

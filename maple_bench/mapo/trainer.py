@@ -161,6 +161,21 @@ def _available_trackers(spec: str) -> list[str]:
     return [t.strip() for t in spec.split(",") if t.strip()]
 
 
+def _enable_cpu_fsdp(acc: Any) -> None:
+    """Turn on accelerate's FSDP for CPU processes (gloo).
+
+    accelerate only switches to FSDP for accelerator backends (CUDA, XPU, ...); on CPU it falls
+    back to DDP. FSDP2's ``fully_shard`` itself works on CPU with gloo, so when the launch
+    environment asks for FSDP (``ACCELERATE_USE_FSDP``, e.g. from configs/accelerate/fsdp2.yaml)
+    we set the same state accelerate would have set, and ``prepare`` runs its usual FSDP2 path.
+    This is what makes the sharded-training tests possible on CPU machines.
+    """
+    from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+
+    acc.state.fsdp_plugin = FullyShardedDataParallelPlugin()
+    acc.state.distributed_type = DistributedType.FSDP
+
+
 class MapoTrainer:
     """``setup()`` then ``train()`` then ``cleanup()``; see the module docstring."""
 
@@ -290,6 +305,8 @@ class MapoTrainer:
                 DistributedDataParallelKwargs(find_unused_parameters=True, broadcast_buffers=False)
             ],
         )
+        if cpu and acc.num_processes > 1 and os.environ.get("ACCELERATE_USE_FSDP") == "true":
+            _enable_cpu_fsdp(acc)
         if self.cfg.batch_size % acc.num_processes:
             raise ValueError(
                 f"batch_size {self.cfg.batch_size} must be divisible by the "
@@ -401,8 +418,10 @@ class MapoTrainer:
             num_warmup_steps=cfg.warmup_steps,
             num_training_steps=cfg.max_steps,
         )
-        dist = str(self.acc.distributed_type)
-        self.sharded = "FSDP" in dist or "DEEPSPEED" in dist
+        from torch.distributed.fsdp import FSDPModule
+
+        dist = str(self.acc.state.distributed_type)
+        self.sharded = isinstance(runner, FSDPModule) or "DEEPSPEED" in dist
         if hasattr(self.policy, "synced_gpus"):
             self.policy.synced_gpus = self.sharded and self.acc.num_processes > 1
         self.params = [p for p in self.runner.parameters() if p.requires_grad]
