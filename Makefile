@@ -11,7 +11,7 @@ LM_EVAL_VERSION ?= 0.4.13
 
 $(STAMP): pyproject.toml constraints.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev,trl]"
 	# test-only: lm-eval's result schema + make_table check our results.json (see requirements-test.txt)
 	$(PY) -m pip install -q -c constraints.txt --no-deps lm-eval==$(LM_EVAL_VERSION)
 	$(PY) -m pip install -q -c constraints.txt -r requirements-test.txt
