@@ -88,6 +88,7 @@ def train_policies(config: DemoConfig, layout: Layout) -> dict[str, Any]:
             group_size=config.group_size,
             lr=config.lr,
             seed=config.seed,
+            progress=False,  # the demo draws its own bar per preset
             extra={"name": f"compact policy, preset {preset} (maple-bench demo)"},
         )
         run_dir = layout.train(preset)
