@@ -90,6 +90,13 @@ def _args(out: Path, **kw: Any) -> dict[str, Any]:
     return {**base, **kw}
 
 
+def _variety_reward(completions: list[Any], **_: Any) -> list[float]:
+    """A dense reward next to the MAPLE one: a tiny random LM rarely writes a reply the scorer
+    reads as an answer (unparseable replies earn nothing), so the training tests also reward the
+    number of distinct characters, which differs between a prompt's completions."""
+    return [len(set(str(c))) / 10.0 for c in completions]
+
+
 # ----------------------------------------------------------------------------- reward, dataset
 def test_text_dataset_is_the_train_prompt_and_reward_is_the_scorer(synth: Any, lm: Path) -> None:
     from transformers import AutoTokenizer
@@ -325,7 +332,7 @@ def test_trains_a_few_steps_and_logs_strata(dataset: Any, lm: Path, tmp_path: Pa
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     trainer = MapoGRPOTrainer(
         model=model,
-        reward_funcs=[make_maple_reward(format_weight=0.5)],
+        reward_funcs=[make_maple_reward(format_weight=0.5), _variety_reward],
         args=MapoGRPOConfig(
             **_args(
                 tmp_path,
@@ -394,7 +401,7 @@ def test_mupo_settings_reproduce_plain_grpo_trainer(dataset: Any, lm: Path, tmp_
         torch.manual_seed(0)
         trainer = trainer_cls(
             model=AutoModelForCausalLM.from_pretrained(lm),
-            reward_funcs=[make_maple_reward(format_weight=0.5)],
+            reward_funcs=[make_maple_reward(format_weight=0.5), _variety_reward],
             args=config,
             train_dataset=dataset,
             processing_class=AutoTokenizer.from_pretrained(lm),
