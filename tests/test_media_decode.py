@@ -38,6 +38,7 @@ from tests.fixtures.media import (
     dominant_hz,
     tone,
 )
+from tests.fixtures.stamped import read_indices, stamp_indices
 
 BACKENDS = available_backends()
 
@@ -92,32 +93,6 @@ def test_window_selects_frames_inside_it(mp4_with_audio: Path) -> None:
     frames = decode_frames(mp4_with_audio, VideoSpec(num_frames=4), start=1.0, end=2.0)
     assert all(1.0 <= t < 2.0 for t in frames.timestamps)
     assert {_colour_of(f) for f in frames.data} == {1}
-
-
-_BITS, _BLOCK = 6, 16
-
-
-def stamp_indices(video: np.ndarray) -> np.ndarray:
-    """Write each frame's index in binary into the top row: 6 blocks of 16 x 16 px, black = 0,
-    white = 1 (macroblock-aligned and far apart in value, so h264 cannot blur one into another)."""
-    assert video.shape[0] <= 2**_BITS and video.shape[2] >= _BITS * _BLOCK
-    for i in range(video.shape[0]):
-        for bit in range(_BITS):
-            on = (i >> bit) & 1
-            video[i, :_BLOCK, bit * _BLOCK : (bit + 1) * _BLOCK] = 255 if on else 0
-    return video
-
-
-def read_indices(frames: np.ndarray) -> list[int]:
-    """The indices :func:`stamp_indices` wrote into decoded frames."""
-    out = []
-    for frame in frames:
-        blocks = [
-            frame[2 : _BLOCK - 2, bit * _BLOCK + 2 : (bit + 1) * _BLOCK - 2].mean()
-            for bit in range(_BITS)
-        ]
-        out.append(sum(1 << bit for bit, level in enumerate(blocks) if level > 128))
-    return out
 
 
 def test_backends_return_bit_identical_frames(tmp_path: Path) -> None:
