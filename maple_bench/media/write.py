@@ -182,7 +182,7 @@ def write_video(
 
             def encode_video(arr: np.ndarray, index: int) -> None:
                 if pts is not None and index >= len(pts):
-                    raise ValueError(f"{path}: more frames than timestamps ({len(pts)})")
+                    raise ValueError(f"{path}: more frames than the {len(pts)} timestamps")
                 vf = _to_yuv(arr, pix_fmt)
                 vf.pts = index if pts is None else pts[index]
                 vf.time_base = time_base
