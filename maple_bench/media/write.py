@@ -12,9 +12,10 @@ arguments, not on the process, machine load or earlier work in the process:
   it never initialised, so the encoded bytes depended on what earlier allocations had left
   there (``MALLOC_PERTURB_=85`` and ``=170`` gave different files from identical YUV input,
   and repeated encodes in one process differed now and then). Capping x264 at AVX2 or
-  disabling its assembly removes the dependence; the C path is also the same on every CPU
-  (x86 or ARM), where the assembly paths give different (valid) bitstreams. It costs about
-  10 ms per 4 s 64x64 clip. ``bitexact=False`` restores the assembly for large, throwaway
+  disabling its assembly removes the dependence. The C path also does not depend on which
+  SIMD extensions a CPU has, whereas each assembly level may pick a different (valid)
+  bitstream (the C and AVX2 outputs differ here). It costs about 12 ms of CPU per 4 s 64x64
+  clip (21 vs 9 ms measured). ``bitexact=False`` restores the assembly for large, throwaway
   files.
 - x264 is single-threaded (``threads=1``: frame and slice threads change the bitstream with the
   thread count), and RGB -> YUV 4:2:0 is done by swscale single-threaded with its ``BITEXACT``
