@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -10,7 +14,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from maple_bench.media.write import write_audio, write_srt, write_video, write_vtt
+from maple_bench.fileio import atomic_write_text, make_temp_dir
+from maple_bench.media.write import (
+    VFR_TIME_BASE,
+    write_audio,
+    write_srt,
+    write_video,
+    write_vtt,
+)
 from tests.fixtures.media import (
     CLIP_AUDIO_RATE,
     CLIP_COLORS,
@@ -79,3 +90,66 @@ def test_subtitle_writers(tmp_path: Path) -> None:
     assert "2\n00:01:01,250 --> 01:02:03,004\ntwo\nlines\n" in srt
     vtt = write_vtt(tmp_path / "s.vtt", cues).read_text()
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\none\n")
+
+
+def test_write_video_vfr_timestamps_and_odd_sizes(tmp_path: Path) -> None:
+    frames = np.zeros((5, 16, 16, 3), np.uint8)
+    times = [0.0, 0.1, 0.2, 0.2 + 1 / 30, 0.2 + 2 / 30]
+    path = write_video(tmp_path / "vfr.mp4", frames, 10, timestamps=times)
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        pts = sorted(p.pts for p in c.demux(stream) if p.size)
+        assert stream.time_base == VFR_TIME_BASE
+    assert pts == [0, 9000, 18000, 21000, 24000]  # 90 kHz ticks
+    odd = write_video(tmp_path / "odd.mp4", np.zeros((3, 7, 9, 3), np.uint8), 10, pix_fmt="yuv444p")
+    with av.open(str(odd)) as c:
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (9, 7)
+    for bad, match in (([0.0, 0.1, 0.1, 0.3, 0.4], "increase strictly"),
+                       ([0.0, 0.1], "more frames than the 2 timestamps"),
+                       ([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], "5 frames but 6 timestamps"),
+                       ([-0.1, 0.0, 0.1, 0.2, 0.3], "start at >= 0")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            write_video(tmp_path / "bad.mp4", frames, 10, timestamps=bad)
+    with pytest.raises(ValueError, match="pix_fmt"):
+        write_video(tmp_path / "bad.mp4", frames, 10, pix_fmt="rgb24")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.mp4", "vfr.mp4"]
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        paths = [
+            write_video(tmp_path / "v.mp4", clip_frames(seconds=1), CLIP_FPS),
+            write_audio(tmp_path / "a.wav", tone(0.2, WAV_RATE, 500), WAV_RATE),
+            write_srt(tmp_path / "s.srt", [(0.0, 1.0, "hi")]),
+            atomic_write_text(tmp_path / "t.txt", "x"),
+            make_temp_dir(tmp_path / "folder"),
+        ]
+    finally:
+        os.umask(old)
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in paths]
+    assert modes == [0o640, 0o640, 0o640, 0o640, 0o750]
+
+
+_WRITE_ONE = """
+import sys
+import numpy as np
+from maple_bench.media.write import write_video
+rng = np.random.default_rng(0)
+frames = rng.integers(0, 256, (24, 48, 64, 3), dtype=np.uint8)
+frames[:, 8:24, 8:40] = 200  # flat areas and noise: many encoder decisions
+audio = (0.3 * np.sin(np.arange(48000) / 16000 * 2 * np.pi * 440)).astype(np.float32)
+write_video(sys.argv[1], frames, 8, audio=audio)
+"""
+
+
+def test_write_video_bytes_do_not_depend_on_uninitialised_memory(tmp_path: Path) -> None:
+    # glibc fills fresh heap memory with the complement of MALLOC_PERTURB_: an encoder reading
+    # memory it never wrote would give different bytes for 85 and 170 (x264's AVX-512 code did)
+    digests = []
+    for perturb in ("85", "170"):
+        out = tmp_path / f"p{perturb}.mp4"
+        env = {**os.environ, "MALLOC_PERTURB_": perturb}
+        subprocess.run([sys.executable, "-c", _WRITE_ONE, str(out)], env=env, check=True)
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]

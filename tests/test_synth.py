@@ -11,6 +11,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
+import stat
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -195,14 +199,71 @@ def test_same_seed_gives_identical_output_and_other_seeds_differ(tmp_path: Path)
     cfg = SynthConfig(per_tag=3, seed=11, clip_seconds=1.5, width=64, height=48)
     a = _digest(generate(tmp_path / "a", cfg))
     b = _digest(generate(tmp_path / "b", cfg, workers=2))
-    # annotations, truth AND media bytes: PyAV is run bit-exact by maple_bench.media.write
-    assert a == b
+    again = _digest(generate(tmp_path / "again", cfg))  # same process, after other encodes
+    # annotations, truth AND media bytes (maple_bench.media.write explains how)
+    assert a == b == again
+    assert sum(name.endswith(".mp4") for name in a) == 3
     c = _digest(
         generate(
             tmp_path / "c", SynthConfig(per_tag=3, seed=12, clip_seconds=1.5, width=64, height=48)
         )
     )
     assert a["qa.jsonl"] != c["qa.jsonl"] and a["synth.json"] != c["synth.json"]
+
+
+_SYNTH_ARGS = ["--per-tag", "3", "--seed", "11", "--clip-seconds", "1.5", "--size", "64x48"]
+
+
+def _synth_process(out: Path, workers: int, hash_seed: str, perturb: str) -> subprocess.Popen:
+    """``maple-bench synth`` in a fresh interpreter with its own string-hash seed and its own
+    glibc heap fill byte (``MALLOC_PERTURB_``: memory that code reads without initialising then
+    holds that byte, so a dependence on uninitialised memory shows up every time, not by luck)."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "MALLOC_PERTURB_": perturb}
+    cmd = [sys.executable, "-m", "maple_bench", "synth", "--out", str(out),
+           "--workers", str(workers), *_SYNTH_ARGS]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _finish(proc: subprocess.Popen) -> None:
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out.decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_synth_bytes_do_not_depend_on_process_heap_workers_or_load(tmp_path: Path) -> None:
+    # two processes one after the other: different hash seeds, heap fill bytes, worker counts
+    first = _synth_process(tmp_path / "p1", 1, "1", "85")
+    _finish(first)
+    second = _synth_process(tmp_path / "p2", 2, "2", "170")
+    _finish(second)
+    # and two at once while a third process keeps a core busy
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        loaded = [_synth_process(tmp_path / f"l{i}", 1 + i, str(3 + i), "51") for i in (0, 1)]
+        for proc in loaded:
+            _finish(proc)
+    finally:
+        hog.kill()
+        hog.wait()
+    in_process = _digest(
+        generate(tmp_path / "here", SynthConfig(per_tag=3, seed=11, clip_seconds=1.5, height=48))
+    )
+    for name in ("p1", "p2", "l0", "l1"):
+        assert _digest(tmp_path / name) == in_process, name
+
+
+def test_output_folders_and_files_follow_the_umask(tmp_path: Path) -> None:
+    cfg = SynthConfig(per_tag=1, seed=5, clip_seconds=1.0, width=64, height=48)
+    for umask, dir_mode, file_mode in ((0o022, 0o755, 0o644), (0o027, 0o750, 0o640)):
+        old = os.umask(umask)
+        try:
+            out = generate(tmp_path / f"u{umask:o}", cfg)
+        finally:
+            os.umask(old)
+        modes = {str(p.relative_to(out)): stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*")}
+        assert stat.S_IMODE(out.stat().st_mode) == dir_mode
+        assert modes.pop("media") == dir_mode
+        assert len(modes) == 5 and set(modes.values()) == {file_mode}, modes
 
 
 def test_cli_writes_atomically_and_refuses_to_clobber(

@@ -94,7 +94,17 @@ def build_summary(
                         **{k: _clean(v) for k, v in asdict(res).items()},
                     }
                 )
-    return {"config": config.to_dict(), "tasks": tasks, "comparisons": comparisons}
+    return {
+        "config": config.to_dict(),
+        "tasks": tasks,
+        "comparisons": comparisons,
+        "comparison_scope": {
+            "training_runs_per_preset": 1,
+            "training_seed": config.seed,
+            "ci_and_p_cover": "resampling of held-out items (clustered by video); "
+            "not training variance",
+        },
+    }
 
 
 def _task_title(task: str, rows: Mapping[str, Any]) -> str:
@@ -145,10 +155,11 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         "abst / halluc = deficit rows answered None / with a content option."
     )
     if summary["comparisons"]:
+        seed = summary["config"]["seed"]
         lines.append("")
         lines.append(
-            "MAPO vs MUPO, paired on the same items (B - A; 95% CI: bootstrap clustered by video; "
-            "p: sign-flip permutation by video)"
+            f"MAPO vs MUPO: one training run each (training seed {seed}), paired on the same items "
+            "(B - A; 95% CI: bootstrap clustered by video; p: sign-flip permutation by video)"
         )
         lines.append(
             f"{'task':<14} {'metric':<14} {'A':<14} {'B':<22} {'A val':>6} {'B val':>6} "
@@ -161,4 +172,10 @@ def format_summary(summary: Mapping[str, Any]) -> str:
                 f"{c['task']:<14} {c['metric']:<14} {c['model_a']:<14} {c['model_b']:<22} "
                 f"{pct(c['a']):>6} {pct(c['b']):>6} {pct(c['difference'], True):>6} {ci:>15} {p:>6}"
             )
+        lines.append(
+            "Scope: the CI and p resample the held-out items, so they say how sure we are about "
+            "these two\ncheckpoints on this test set, not about MAPO vs MUPO in general: training "
+            "variance is not in them,\nand another training seed can change the size or the sign "
+            "of a difference (3-seed comparison:\nbenchmarks/RESULTS.md)."
+        )
     return "\n".join(lines)

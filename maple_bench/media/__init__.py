@@ -16,6 +16,7 @@ from maple_bench.media.decode import (
     blank_frames,
     decode_audio,
     decode_frames,
+    frame_times,
     probe,
 )
 from maple_bench.media.errors import (
@@ -29,7 +30,14 @@ from maple_bench.media.errors import (
     UnsafePathError,
 )
 from maple_bench.media.paths import resolve_media_path
-from maple_bench.media.spec import Audio, AudioSpec, Frames, VideoSpec, sample_indices
+from maple_bench.media.spec import (
+    Audio,
+    AudioSpec,
+    Frames,
+    VideoSpec,
+    sample_indices,
+    sample_indices_at,
+)
 from maple_bench.media.subtitles import Cue, cues_text, parse_subtitles, read_subtitles
 from maple_bench.media.write import write_audio, write_srt, write_video, write_vtt
 
@@ -57,11 +65,13 @@ __all__ = [
     "cues_text",
     "decode_audio",
     "decode_frames",
+    "frame_times",
     "parse_subtitles",
     "probe",
     "read_subtitles",
     "resolve_media_path",
     "sample_indices",
+    "sample_indices_at",
     "write_audio",
     "write_srt",
     "write_video",

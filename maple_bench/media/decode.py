@@ -2,9 +2,11 @@
 
 Every call first checks the file (exists, non-empty) and reads its header with PyAV (cheap: no
 decoding) to raise a typed error before any backend runs: missing, empty, corrupt, no video
-stream, no audio stream. The header also gives the frame count and rate from which the frame
-indices are chosen (see :mod:`maple_bench.media.spec`), so every backend is asked for the same
-frames. Backend failures while decoding become :class:`CorruptMediaError` naming the file.
+stream, no audio stream. The frames' presentation times come from the container's packet
+table (:func:`frame_times`: PyAV demuxing, no decoding); the frame indices are chosen from them
+(see :mod:`maple_bench.media.spec`), so every backend is asked for the same frames, and the
+timestamps returned are those real times, also on variable-frame-rate video. Backend failures
+while decoding become :class:`CorruptMediaError` naming the file.
 """
 
 from __future__ import annotations
@@ -29,12 +31,20 @@ from maple_bench.media.spec import (
     AudioSpec,
     Frames,
     VideoSpec,
-    sample_indices,
+    sample_indices_at,
     target_size,
-    window_frame_count,
+    time_window,
 )
 
-__all__ = ["MediaInfo", "blank_audio", "blank_frames", "decode_audio", "decode_frames", "probe"]
+__all__ = [
+    "MediaInfo",
+    "blank_audio",
+    "blank_frames",
+    "decode_audio",
+    "decode_frames",
+    "frame_times",
+    "probe",
+]
 
 
 @dataclass(frozen=True)
@@ -108,25 +118,44 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                      duration, audio_duration, channels)  # fmt: skip
 
 
+def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
+    """Presentation time (seconds from the video stream's start) of every frame, in order.
+
+    Frame ``i`` of every backend is the frame at ``frame_times(path)[i]``.
+    """
+
+    info = probe(path)
+    if not info.has_video:
+        raise NoVideoStreamError("the file has no video stream", path=info.path)
+    return _times(info)
+
+
+def _times(info: MediaInfo) -> np.ndarray:
+    from maple_bench.media.backends import pyav
+
+    try:
+        return pyav.frame_table(info.path).seconds(info.fps)
+    except Exception as e:
+        raise CorruptMediaError(f"cannot read the frame table: {e}", path=info.path) from e
+
+
 def _frame_indices(
-    info: MediaInfo, spec: VideoSpec, start: float | None, end: float | None, backend
-) -> tuple[np.ndarray, int]:
-    """(sampled indices, frames in the window)."""
-    num = info.num_frames
-    if num < 0:
-        try:
-            num = backend.num_frames(info.path)
-        except Exception as e:
-            raise CorruptMediaError(f"cannot count frames: {e}", path=info.path) from e
-    indices = sample_indices(num, info.fps, spec, start, end)
+    info: MediaInfo, spec: VideoSpec, start: float | None, end: float | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The sampled indices, their presentation times, and the number of source frames in the
+    window (``total_frames`` of the Qwen utilities' fps rule)."""
+    times = _times(info)
+    indices = sample_indices_at(times, info.fps, spec, start, end)
     if len(indices) == 0:
+        span = f"{times[-1]:.2f} s" if len(times) else "no frames"
         raise MediaError(
             f"the window [{start}, {end}] s holds no frames "
-            f"(the video has {num} frames, {num / info.fps:.2f} s)",
+            f"(the video has {len(times)} frames, the last at {span})",
             path=info.path,
             hint="fix the sample's start/end",
         )
-    return indices, window_frame_count(num, info.fps, start, end)
+    first, stop = time_window(times, start, end)
+    return indices, times[indices], max(0, stop - first)
 
 
 def _resize(data: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -154,7 +183,7 @@ def decode_frames(
     if not info.has_video:
         raise NoVideoStreamError("the file has no video stream", path=info.path)
     impl = get_backend(backend)
-    indices, window = _frame_indices(info, spec, start, end, impl)
+    indices, stamps, window = _frame_indices(info, spec, start, end)
     try:
         data = impl.read_frames(info.path, indices)
     except MediaError:
@@ -167,7 +196,7 @@ def decode_frames(
     data = _resize(np.ascontiguousarray(data, dtype=np.uint8), target_size(height, width, spec))
     return Frames(
         data=data,
-        timestamps=indices.astype(np.float64) / info.fps,
+        timestamps=stamps,
         fps=info.fps,
         source_size=(info.height, info.width),
         window_frames=window,
@@ -224,11 +253,11 @@ def blank_frames(path: str | os.PathLike[str], spec: VideoSpec, *, start=None, e
     info = probe(path)
     if not info.has_video:
         raise NoVideoStreamError("the file has no video stream", path=info.path)
-    indices, window = _frame_indices(info, spec, start, end, get_backend(None))
+    indices, stamps, window = _frame_indices(info, spec, start, end)
     h, w = target_size(info.height, info.width, spec)
     return Frames(
         data=np.zeros((len(indices), h, w, 3), dtype=np.uint8),
-        timestamps=indices.astype(np.float64) / info.fps,
+        timestamps=stamps,
         fps=info.fps,
         source_size=(info.height, info.width),
         window_frames=window,

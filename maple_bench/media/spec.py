@@ -1,16 +1,23 @@
 """What to decode (``VideoSpec``, ``AudioSpec``), what comes back (``Frames``, ``Audio``), and
 the frame-sampling rule every backend shares.
 
-Sampling rule (the same for every backend, so they return the same frames):
+Sampling rule (the same for every backend, so they return the same frames). Frame ``i`` is the
+``i``-th frame in presentation order (as in decord, torchcodec and the ffmpeg CLI with
+``-fps_mode passthrough``) and ``t_i`` its presentation time in seconds from the video stream's
+start, read from the container's packet timestamps (on a constant-rate file ``t_i = i / fps``):
 
-1. The window ``[start, end)`` (seconds; defaults: 0 and the file's duration) selects the frames
-   whose index ``i`` has timestamp ``i / fps_native`` inside it: ``first = ceil(start * fps)``,
-   ``stop = min(num_frames, ceil(end * fps))``; ``n = stop - first`` frames.
+1. The window ``[start, end)`` (seconds; defaults: the whole file) selects the frames with
+   ``start <= t_i < end``: indices ``first .. stop - 1``, ``n = stop - first`` frames. Its length
+   in seconds is ``t_stop - t_first`` (``t_stop``: the next frame's time, or one average frame
+   period after the last frame).
 2. The number of frames to take is ``k = min(num_frames_spec, max_frames, n)`` for a
    ``num_frames`` spec, or ``k = min(max(1, round(window_seconds * fps_spec)), max_frames, n)``
    for an ``fps`` spec.
-3. The window is cut into ``k`` equal segments and the frame at each segment's centre is taken:
-   ``index_j = first + floor((j + 0.5) * n / k)`` for ``j = 0 .. k-1``.
+3. The index range is cut into ``k`` equal segments and the frame at each segment's centre is
+   taken: ``index_j = first + floor((j + 0.5) * n / k)`` for ``j = 0 .. k-1``.
+
+:func:`sample_indices` is the rule for a constant-rate file (``t_i = i / fps``);
+:func:`sample_indices_at` takes the real frame times.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ __all__ = [
     "Frames",
     "VideoSpec",
     "sample_indices",
+    "sample_indices_at",
     "target_size",
+    "time_window",
     "window_frame_count",
 ]
 
@@ -101,7 +110,8 @@ class Frames:
     data: np.ndarray
     """uint8 RGB, ``[T, H, W, 3]``."""
     timestamps: np.ndarray
-    """float64 seconds from the start of the file, ``[T]``."""
+    """float64 presentation time of each frame in seconds from the video stream's start, ``[T]``
+    (from the container's timestamps, so also right on variable-frame-rate video)."""
     fps: float
     """The source video's average frame rate."""
     source_size: tuple[int, int]
@@ -161,6 +171,39 @@ def window_frame_count(
 ) -> int:
     """Source frames inside the window ``[start, end)`` (``n`` of the sampling rule, >= 0)."""
     return max(0, _window(num_frames, fps, start, end)[1])
+
+
+def time_window(times: np.ndarray, start: float | None, end: float | None) -> tuple[int, int]:
+    """(first, stop) indices of the frames whose presentation time lies in ``[start, end)``."""
+    times = np.asarray(times, dtype=np.float64)
+    eps = 1e-6
+    first = 0 if start is None else int(np.searchsorted(times, start - eps, side="left"))
+    stop = len(times) if end is None else int(np.searchsorted(times, end - eps, side="left"))
+    return first, stop
+
+
+def sample_indices_at(
+    times: np.ndarray,
+    fps: float,
+    spec: VideoSpec,
+    start: float | None = None,
+    end: float | None = None,
+) -> np.ndarray:
+    """Frame indices chosen by the module's sampling rule from every frame's presentation time
+    (``times``: sorted seconds; ``fps``: the average rate, for the last frame's duration)."""
+    times = np.asarray(times, dtype=np.float64)
+    total = len(times)
+    first, stop = time_window(times, start, end)
+    n = stop - first
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if spec.fps is None:
+        k = min(int(spec.num_frames or 1), spec.max_frames, n)
+    else:
+        t_stop = times[stop] if stop < total else times[-1] + 1.0 / fps
+        k = min(max(1, round((t_stop - times[first]) * spec.fps)), spec.max_frames, n)
+    j = np.arange(k, dtype=np.float64)
+    return (first + np.floor((j + 0.5) * n / k)).astype(np.int64)
 
 
 def target_size(height: int, width: int, spec: VideoSpec) -> tuple[int, int]:

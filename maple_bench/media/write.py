@@ -1,41 +1,51 @@
 """Write real media files purely from Python (PyAV's bundled FFmpeg; no system ffmpeg).
 
 Used by the test fixtures, the synthetic benchmark and the benchmarks. Every writer is atomic:
-the file is written to a temporary sibling and moved into place with :func:`os.replace`, so a
-reader never sees a half-written file. Output is deterministic for identical inputs: the muxer
-and encoders run with FFmpeg's ``bitexact`` flags and x264 runs single-threaded (its threaded
-mode is deterministic too, but one thread keeps the byte stream independent of the machine).
+the file is written to a temporary sibling (created with the user's umask) and moved into place
+with :func:`os.replace`, so a reader never sees a half-written file.
+
+**Byte-for-byte determinism.** The bytes of an mp4 depend only on the frames, audio and
+arguments, not on the process, machine load or earlier work in the process:
+
+- x264 runs with ``asm=0`` (its portable C code) by default. Root cause, measured on an AVX-512
+  machine with the x264 (core 165) bundled in PyAV 18: the AVX-512 assembly reads heap memory
+  it never initialised, so the encoded bytes depended on what earlier allocations had left
+  there (``MALLOC_PERTURB_=85`` and ``=170`` gave different files from identical YUV input,
+  and repeated encodes in one process differed now and then). Capping x264 at AVX2 or
+  disabling its assembly removes the dependence. The C path also does not depend on which
+  SIMD extensions a CPU has, whereas each assembly level may pick a different (valid)
+  bitstream (the C and AVX2 outputs differ here). It costs about 12 ms of CPU per 4 s 64x64
+  clip (21 vs 9 ms measured). ``bitexact=False`` restores the assembly for large, throwaway
+  files.
+- x264 is single-threaded (``threads=1``: frame and slice threads change the bitstream with the
+  thread count), and RGB -> YUV 4:2:0 is done by swscale single-threaded with its ``BITEXACT``
+  and ``ACCURATE_RND`` flags, before the encoder sees the frame (PyAV would otherwise convert
+  inside ``encode`` with an automatic thread count).
+- The muxer and encoders run with FFmpeg's ``bitexact`` flags (no library version strings, no
+  creation time in the file).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["write_audio", "write_srt", "write_video", "write_vtt"]
+from maple_bench.fileio import atomic_path
+
+__all__ = ["VFR_TIME_BASE", "write_audio", "write_srt", "write_video", "write_vtt"]
 
 _AAC_FRAME = 1024
 
+VFR_TIME_BASE = Fraction(1, 90000)
+"""Time base of a video written with explicit ``timestamps`` (the MPEG 90 kHz clock: exact for
+every integer frame rate up to 90000 and for 30000/1001)."""
 
-@contextmanager
-def _atomic_target(path: Path):
-    """Yield a temporary path next to ``path``; move it onto ``path`` only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+_PIX_FMTS = ("yuv420p", "yuv444p")
 
 
 def _as_channels(audio: np.ndarray) -> np.ndarray:
@@ -48,13 +58,40 @@ def _as_channels(audio: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.clip(arr, -1.0, 1.0))
 
 
-def _check_frame(frame: np.ndarray) -> np.ndarray:
+def _check_frame(frame: np.ndarray, pix_fmt: str) -> np.ndarray:
     arr = np.asarray(frame)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"frames must be uint8 [H, W, 3]; got {arr.dtype} {arr.shape}")
-    if arr.shape[0] % 2 or arr.shape[1] % 2:
-        raise ValueError(f"h264 with yuv420p needs even height and width; got {arr.shape[:2]}")
+    if pix_fmt == "yuv420p" and (arr.shape[0] % 2 or arr.shape[1] % 2):
+        raise ValueError(
+            f"h264 with yuv420p needs even height and width; got {arr.shape[:2]} "
+            "(pass pix_fmt='yuv444p' for odd sizes)"
+        )
     return np.ascontiguousarray(arr)
+
+
+def _check_timestamps(timestamps: Sequence[float]) -> list[int]:
+    """Seconds -> strictly increasing pts in :data:`VFR_TIME_BASE` units, starting at >= 0."""
+    pts = [round(float(t) / VFR_TIME_BASE) for t in timestamps]
+    if pts and pts[0] < 0:
+        raise ValueError(f"timestamps must start at >= 0 s; got {timestamps[0]}")
+    for i in range(1, len(pts)):
+        if pts[i] <= pts[i - 1]:
+            raise ValueError(
+                f"timestamps must increase strictly (at 1/90000 s resolution); frame {i} at "
+                f"{timestamps[i]} s follows {timestamps[i - 1]} s"
+            )
+    return pts
+
+
+def _to_yuv(arr: np.ndarray, pix_fmt: str) -> Any:
+    """RGB -> YUV frame by swscale, single-threaded and bit-exact (see the module docstring)."""
+    import av
+    from av.video.reformatter import Interpolation
+
+    flags = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.BITEXACT
+    rgb = av.VideoFrame.from_ndarray(arr, format="rgb24")
+    return rgb.reformat(format=pix_fmt, interpolation=flags, threads=1)
 
 
 def write_video(
@@ -69,18 +106,31 @@ def write_video(
     crf: int = 18,
     preset: str = "veryfast",
     gop: int | None = None,
+    timestamps: Sequence[float] | None = None,
+    pix_fmt: str = "yuv420p",
+    bitexact: bool = True,
 ) -> Path:
     """Encode ``frames`` (uint8 ``[T, H, W, 3]`` RGB, or an iterable of ``[H, W, 3]``) to a file.
 
     ``audio`` (float32 in [-1, 1], ``[n]`` mono or ``[C, n]``) becomes an ``audio_codec`` stream
     at ``sample_rate``; with ``audio=None`` the file has no audio stream at all. ``gop`` is the
-    keyframe interval in frames (default: one per second). Returns the final path.
+    keyframe interval in frames (default: one per second of ``fps``).
+
+    ``timestamps`` (seconds, one per frame, strictly increasing) writes a variable-frame-rate
+    video: each frame is presented at its own time (in :data:`VFR_TIME_BASE` units) instead of
+    ``index / fps``; ``fps`` then only sets the default keyframe interval and the rate hint.
+    ``pix_fmt="yuv444p"`` (H.264 High 4:4:4) allows odd widths and heights. ``bitexact=False``
+    lets x264 use its assembly (faster, but see the module docstring). Returns the final path.
     """
     import av
 
+    if pix_fmt not in _PIX_FMTS:
+        raise ValueError(f"pix_fmt must be one of {_PIX_FMTS}; got {pix_fmt!r}")
     path = Path(path)
     rate = Fraction(fps).limit_denominator(1001)
-    with _atomic_target(path) as tmp:
+    pts = None if timestamps is None else _check_timestamps(timestamps)
+    time_base = VFR_TIME_BASE if pts is not None else 1 / rate
+    with atomic_path(path) as tmp:
         container = av.open(
             str(tmp), mode="w", format=_container_format(path), options={"fflags": "+bitexact"}
         )
@@ -90,12 +140,15 @@ def write_video(
             first = next(frame_iter, None)
             if first is None:
                 raise ValueError(f"{path}: no frames to write")
-            first = _check_frame(first)
+            first = _check_frame(first, pix_fmt)
             height, width = first.shape[:2]
             vstream: Any = container.add_stream(codec, rate=rate)
             vstream.width, vstream.height = width, height
-            vstream.pix_fmt = "yuv420p"
-            vstream.codec_context.time_base = 1 / rate
+            vstream.pix_fmt = pix_fmt
+            if pts is not None:
+                vstream.time_base = time_base  # the mp4 timescale becomes 90000
+            vstream.codec_context.time_base = time_base
+            vstream.codec_context.thread_count = 1
             vstream.codec_context.flags |= av.codec.context.Flags.bitexact
             if codec in ("h264", "libx264"):
                 vstream.codec_context.options = {
@@ -103,6 +156,7 @@ def write_video(
                     "preset": preset,
                     "threads": "1",
                     "g": str(gop or max(1, round(float(rate)))),
+                    **({"x264-params": "asm=0"} if bitexact else {}),
                 }
             if audio is not None:
                 chans = _as_channels(audio)
@@ -128,15 +182,26 @@ def write_video(
                     audio_pos += chunk.shape[1]
 
             def encode_video(arr: np.ndarray, index: int) -> None:
-                vf = av.VideoFrame.from_ndarray(arr, format="rgb24")
-                vf.pts = index
-                vf.time_base = vstream.codec_context.time_base
+                if pts is not None and index >= len(pts):
+                    raise ValueError(f"{path}: more frames than the {len(pts)} timestamps")
+                vf = _to_yuv(arr, pix_fmt)
+                vf.pts = index if pts is None else pts[index]
+                vf.time_base = time_base
                 container.mux(vstream.encode(vf))
-                encode_audio(int((index + 1) / float(rate) * sample_rate))
+                shown_until = (
+                    (index + 1) / float(rate)
+                    if pts is None or index + 1 >= len(pts)
+                    else float(pts[index + 1] * time_base)
+                )
+                encode_audio(int(shown_until * sample_rate))
 
             encode_video(first, 0)
+            count = 1
             for i, arr in enumerate(frame_iter, start=1):
-                encode_video(_check_frame(arr), i)
+                encode_video(_check_frame(arr, pix_fmt), i)
+                count += 1
+            if pts is not None and count != len(pts):
+                raise ValueError(f"{path}: {count} frames but {len(pts)} timestamps")
             container.mux(vstream.encode(None))
             if astream is not None:
                 encode_audio(chans.shape[1])
@@ -159,7 +224,7 @@ def write_audio(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: in
 
     path = Path(path)
     chans = _as_channels(audio)
-    with _atomic_target(path) as tmp:
+    with atomic_path(path) as tmp:
         sf.write(str(tmp), chans.T, sample_rate, subtype="PCM_16", format=_sf_format(path))
     return path
 
@@ -180,7 +245,7 @@ def _timestamp(seconds: float, sep: str) -> str:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    with _atomic_target(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from maple_bench.fileio import make_temp_dir
 from maple_bench.modality import ALL_TAGS
 from maple_bench.synth.attributes import KINDS
 from maple_bench.synth.captions import describe
@@ -44,7 +44,7 @@ from maple_bench.synth.render import (
 
 log = logging.getLogger(__name__)
 
-SYNTH_VERSION = "1.0"
+SYNTH_VERSION = "1.1"
 """Bumped whenever the same config would produce different content."""
 
 
@@ -257,7 +257,7 @@ def generate(
     }
     videos = [plan_video(config, i, positions) for i in range(config.per_tag)]
     test = _test_videos(config)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    tmp = make_temp_dir(out, ".tmp")
     try:
         media_dir = tmp / "media"
         media_dir.mkdir()
@@ -280,7 +280,7 @@ def generate(
             encoding="utf-8",
         )
         if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            trash = make_temp_dir(out, ".old")
             os.replace(out, trash / "old")
             os.replace(tmp, out)
             shutil.rmtree(trash, ignore_errors=True)

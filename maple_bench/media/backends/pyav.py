@@ -1,12 +1,17 @@
 """PyAV backend: always available (FFmpeg bundled in the wheel), the fallback decoder.
 
-Frames are read by seeking to the keyframe before a wanted frame when it lies further ahead
-than ``_SEEK_GAP`` frames, then decoding forward; a frame's index is its presentation time
-times the average frame rate, which is how decord and torchcodec number frames too.
+Frame ``i`` is the ``i``-th frame in presentation order, as in decord, torchcodec and the
+ffmpeg CLI (``-fps_mode passthrough``). Its presentation time comes from the packet table
+(:func:`frame_table`: demuxing only, no decoding), never from ``i / average_fps``, which is wrong
+on variable-frame-rate video. Frames are read by seeking to the keyframe before a wanted frame
+when it lies further ahead than ``_SEEK_GAP`` frames, then decoding forward until the frame
+whose timestamp is the wanted one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from pathlib import Path
@@ -34,53 +39,101 @@ def version() -> str:
         return str(av.__version__)
 
 
-def _rate(stream) -> float:
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    if not rate:
-        raise RuntimeError("the video stream records no frame rate")
-    return float(rate)
+@dataclass(frozen=True)
+class FrameTable:
+    """Presentation timestamps of every frame of a video stream, in presentation order."""
+
+    pts: np.ndarray | None
+    """int64 pts in ``time_base`` units, sorted; None when some packet carries no pts (raw
+    elementary streams): frames are then numbered in decoding order."""
+    count: int
+    """Number of frames (packets that carry a frame and are not marked discard)."""
+    time_base: Fraction
+    """Unit of ``pts``, in seconds."""
+    origin: int
+    """The stream's start time in ``time_base`` units (0 when unknown); times count from it."""
+
+    def seconds(self, fps: float) -> np.ndarray:
+        """float64 seconds of every frame from ``origin`` (``i / fps`` when pts are missing).
+
+        Computed with exact fractions, so a constant-rate file gives exactly ``i / fps``.
+        """
+        if self.pts is None:
+            return np.arange(self.count, dtype=np.float64) / fps
+        tb = self.time_base
+        return np.array([float((int(p) - self.origin) * tb) for p in self.pts], dtype=np.float64)
 
 
-def num_frames(path: Path) -> int:
-    """Count video packets (demux only, no decoding)."""
+def frame_table(path: Path) -> FrameTable:
+    """The :class:`FrameTable` of the first video stream (demux only: reads packets, decodes
+    nothing). Packets FFmpeg marks as discard (outside an mp4 edit list) are not frames."""
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        return sum(1 for p in container.demux(stream) if p.size)
+        stamps: list[int | None] = [
+            p.pts for p in container.demux(stream) if p.size and not p.is_discard
+        ]
+        tb = Fraction(stream.time_base) if stream.time_base else Fraction(0)
+        origin = int(stream.start_time or 0)
+    if not stamps or any(p is None for p in stamps) or not tb:
+        return FrameTable(None, len(stamps), tb, origin)
+    pts = np.sort(np.array(stamps, dtype=np.int64))
+    return FrameTable(pts, len(stamps), tb, origin)
+
+
+def num_frames(path: Path) -> int:
+    """Count video frames (demux only, no decoding)."""
+    return frame_table(path).count
+
+
+def _find(frames, target_pts: int):
+    """Decode forward from ``frames`` to the frame presented at ``target_pts`` (None: passed)."""
+    for frame in frames:
+        if frame.pts is None or frame.pts < target_pts:
+            continue
+        return frame if frame.pts == target_pts else None
+    return None
 
 
 def read_frames(path: Path, indices: np.ndarray) -> np.ndarray:
     import av
 
     wanted = sorted({int(i) for i in indices})
+    table = frame_table(path)
+    if wanted and wanted[-1] >= table.count:
+        raise RuntimeError(f"frame {wanted[-1]} is past the last frame ({table.count})")
     got: dict[int, np.ndarray] = {}
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        fps = _rate(stream)
-        tb = float(stream.time_base or 0)
-        origin = stream.start_time or 0
-        frames = None
-        current = -1
-        counter = -1
-        for target in wanted:
-            if frames is None or target - current > _SEEK_GAP:
-                if target > _SEEK_GAP or frames is not None:
-                    container.seek(origin + int(target / fps / tb), stream=stream, backward=True)
-                frames = container.decode(stream)
-                counter = -1
-            found = None
-            for frame in frames:
-                counter += 1
-                index = counter if frame.pts is None else round((frame.pts - origin) * tb * fps)
-                current = index
-                if index >= target:
-                    found = frame
+        if table.pts is None:  # no timestamps: count frames in decoding order, no seeking
+            for i, frame in enumerate(container.decode(stream)):
+                if i in wanted:
+                    got[i] = frame.to_ndarray(format="rgb24")
+                if len(got) == len(wanted):
                     break
-            if found is None:
-                raise RuntimeError(f"frame {target} is past the end of the decodable stream")
-            got[target] = found.to_ndarray(format="rgb24")
+        else:
+            pts = table.pts
+            frames = None
+            last = -1
+            for target in wanted:
+                want = int(pts[target])
+                if frames is None or target - last > _SEEK_GAP:
+                    if target > _SEEK_GAP or frames is not None:
+                        container.seek(want, stream=stream, backward=True)
+                    frames = container.decode(stream)
+                found = _find(frames, want)
+                if found is None:  # the seek landed past it (open GOP): decode from the start
+                    container.seek(int(pts[0]), stream=stream, backward=True)
+                    frames = container.decode(stream)
+                    found = _find(frames, want)
+                if found is not None:
+                    got[target] = found.to_ndarray(format="rgb24")
+                last = target
+    missing = [i for i in wanted if i not in got]
+    if missing:
+        raise RuntimeError(f"frames {missing} are listed in the container but did not decode")
     return np.stack([got[int(i)] for i in indices])
 
 

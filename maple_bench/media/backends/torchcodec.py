@@ -37,7 +37,10 @@ def num_frames(path: Path) -> int:
     from torchcodec.decoders import VideoDecoder
 
     decoder = VideoDecoder(str(path), seek_mode="exact")
-    return int(decoder.metadata.num_frames)
+    count = decoder.metadata.num_frames
+    if count is None:  # exact mode scans the file, so this means no frame was found
+        raise RuntimeError("torchcodec found no video frames")
+    return int(count)
 
 
 def read_frames(path: Path, indices: np.ndarray) -> np.ndarray:
