@@ -296,6 +296,7 @@ def _run_and_record(tmp: Path, result: Path) -> None:
                 "adv": lb["adv"][order].tolist(),
                 "rewards": lb["rewards"][order].tolist(),
                 "loss": row["loss"],
+                "grad_norm": row["grad_norm"],
             }
         )
 
@@ -327,9 +328,18 @@ def test_two_processes_match_one_process(tmp_path: Path) -> None:
         # on-policy the loss is -mean(A) over kept rows, ~0 since advantages are normalised
         # over exactly those rows: compare at float32 summation-order tolerance
         assert math.isclose(s1["loss"], s2["loss"], rel_tol=1e-5, abs_tol=1e-6)
+        # the reduced gradient is the same whatever the number of processes
+        assert math.isclose(s1["grad_norm"], s2["grad_norm"], rel_tol=1e-5)
     assert any(abs(x) > 1e-3 for s in a["steps"] for x in s["adv"])  # non-trivial batches
+    lr = _cfg().lr
     for n in a["weights"]:
-        assert np.allclose(a["weights"][n], b["weights"][n], atol=1e-6), n
+        x, y = np.asarray(a["weights"][n]), np.asarray(b["weights"][n])
+        # AdamW divides by sqrt(v) + 1e-8: a weight whose gradient is float-summation noise
+        # (~1e-9: a feature that is constant over the batch, so the zero-mean advantages cancel)
+        # moves by a noise-dependent fraction of lr. Every other weight matches to 1e-6.
+        off = np.abs(x - y) > 1e-6
+        assert off.mean() <= 0.05, (n, np.flatnonzero(off).tolist())
+        assert float(np.abs(x - y).max()) <= 0.2 * lr, n
 
 
 # ----------------------------------------------------------------------------- CLI
