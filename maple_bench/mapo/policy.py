@@ -349,24 +349,18 @@ def omni_prompt_embeds(model: torch.nn.Module, inputs: dict[str, Any]) -> torch.
         ).last_hidden_state
         _, _, audio_mask = core.get_placeholder_mask(ids, inputs_embeds=emb)
         emb = emb.masked_scatter(audio_mask, feats.to(emb.dtype))
-    if inputs.get("pixel_values") is not None:
+    for kind, values, grid in (
+        ("image", "pixel_values", "image_grid_thw"),
+        ("video", "pixel_values_videos", "video_grid_thw"),
+    ):
+        if inputs.get(values) is None:
+            continue
+        encode = core.get_image_features if kind == "image" else core.get_video_features
         feats = torch.cat(
-            core.get_image_features(
-                inputs["pixel_values"], inputs.get("image_grid_thw"), return_dict=True
-            ).pooler_output,
-            0,
+            encode(inputs[values], inputs.get(grid), return_dict=True).pooler_output, 0
         )
-        image_mask, _, _ = core.get_placeholder_mask(ids, inputs_embeds=emb, image_features=feats)
-        emb = emb.masked_scatter(image_mask, feats.to(emb.dtype))
-    if inputs.get("pixel_values_videos") is not None:
-        feats = torch.cat(
-            core.get_video_features(
-                inputs["pixel_values_videos"], inputs.get("video_grid_thw"), return_dict=True
-            ).pooler_output,
-            0,
-        )
-        _, video_mask, _ = core.get_placeholder_mask(ids, inputs_embeds=emb, video_features=feats)
-        emb = emb.masked_scatter(video_mask, feats.to(emb.dtype))
+        masks = core.get_placeholder_mask(ids, inputs_embeds=emb, **{f"{kind}_features": feats})
+        emb = emb.masked_scatter(masks[0 if kind == "image" else 1], feats.to(emb.dtype))
     return emb
 
 
