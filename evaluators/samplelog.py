@@ -157,7 +157,7 @@ def iter_log(path: Path | str) -> Iterator[dict[str, Any]]:
 
 _LOG_FIX = (
     "The sample log was edited or two runs wrote to it. Move it away or rerun into a fresh "
-    "--output directory."
+    "--out directory."
 )
 
 

@@ -161,7 +161,7 @@ def evaluate_models(
                 spec += ":" + os.path.relpath(kwargs["pretrained"], layout.root)
             echo(
                 f"    {name}: maple-eval run --task {task} --model {spec} --data "
-                f"{os.path.relpath(rc.data or '', layout.root)} --output "
+                f"{os.path.relpath(rc.data or '', layout.root)} --out "
                 f"{os.path.relpath(rc.output or '', layout.root)}   (paths relative to --out)"
             )
             t0 = time.perf_counter()
