@@ -179,3 +179,21 @@ def test_check_results_numbers_without_evaluators_is_one_clear_error(monkeypatch
     monkeypatch.setitem(sys.modules, "evaluators.results.consistency", None)
     with pytest.raises(LeaderboardError, match="needs the evaluators package"):
         check_results_numbers({}, tmp_path / "results.json")
+
+
+def test_export_model_index_needs_model_name_in_either_spelling(capsys):
+    """--model-name is required; the old --model still satisfies it (with a deprecation line)."""
+    import argparse
+
+    import pytest
+
+    from leaderboards.cli import add_parser
+
+    parser = argparse.ArgumentParser(prog="maple-bench")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["leaderboard", "export-model-index", "b.json", "--model", "m"])
+    assert args.model_name == "m"
+    assert "use --model-name" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["leaderboard", "export-model-index", "b.json"])
+    assert "--model-name is required" in capsys.readouterr().err
