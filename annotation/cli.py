@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from annotation.audit_checks import AUDIT_CHECKS
-from maple_bench.cli.options import add_deprecated_alias
+from maple_bench.cli.options import add_deprecated_alias, add_renamed_option
 
 
 def _dataset_options(p: argparse.ArgumentParser, *, split_default: str | None) -> None:
@@ -142,8 +142,10 @@ def add_parser(subparsers: Any) -> None:
         "are not applied: they are listed for adjudication and the command exits 1 until an "
         "adjudicator's label breaks the tie.",
     )
-    ap.add_argument("--data", help="raw annotation folder (qa.jsonl, media/); required")
-    add_deprecated_alias(ap, "--source", "--data", dest="data")
+    add_renamed_option(
+        ap, "--data", "--source", dest="data", required=True,
+        help="raw annotation folder (qa.jsonl, media/)",
+    )  # fmt: skip
     ap.add_argument("--labels", nargs="+", required=True, help="label tables (CSV) from `import`")
     ap.add_argument("--out", required=True, help="new raw folder with the verified tags")
     ap.set_defaults(func=run_apply)
@@ -297,9 +299,6 @@ def run_apply(args: argparse.Namespace) -> int:
     from annotation.feedback import apply_labels
     from annotation.labels import read_labels
 
-    if not args.data:
-        print("maple-bench annotate apply: --data RAW_FOLDER is required", file=sys.stderr)
-        return 2
     labels = [lb for f in args.labels for lb in read_labels(f)]
     prov = apply_labels(args.data, labels, args.out)
     shown = {k: v for k, v in prov.items() if k not in ("changes", "needs_adjudication")}

@@ -11,7 +11,7 @@ import json
 import sys
 
 from leaderboards.schema import LeaderboardError
-from maple_bench.cli.options import add_deprecated_alias
+from maple_bench.cli.options import add_renamed_option
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -104,8 +104,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "`model-index` metadata (YAML or JSON) or as .eval_results entries.",
     )
     ex.add_argument("board", metavar="BOARD", help="board JSON file")
-    ex.add_argument("--model-name", help="required: the model's display name on the board")
-    add_deprecated_alias(ex, "--model", "--model-name", dest="model_name")
+    add_renamed_option(
+        ex, "--model-name", "--model", dest="model_name", required=True,
+        help="the model's display name on the board",
+    )  # fmt: skip
     ex.add_argument("--revision", help="model revision, when the board has several")
     ex.add_argument(
         "--format",
@@ -260,8 +262,6 @@ def run_export(args: argparse.Namespace) -> int:
     from leaderboards.hub import eval_results, model_index
     from leaderboards.schema import atomic_write_text, load_board
 
-    if not args.model_name:
-        return _fail(ValueError("--model-name NAME is required (the model's name on the board)"))
     try:
         board = load_board(args.board)
         if args.format == "eval-results":

@@ -438,7 +438,14 @@ def check_results_numbers(doc: Mapping[str, Any], path: str | os.PathLike[str]) 
     averages 0.12; a board must not rank such a file. The checks (and the rescoring of the log)
     are the evaluators' own, imported here only when a file is published.
     """
-    from evaluators.results.consistency import check_against_log, check_consistency
+    try:
+        from evaluators.results.consistency import check_against_log, check_consistency
+    except ModuleNotFoundError as e:  # leaderboards otherwise needs only the results schema
+        raise LeaderboardError(
+            f"cannot check the numbers: {e}",
+            file=path,
+            hint="publishing needs the evaluators package; install maple-bench with it",
+        ) from e
 
     problems = check_consistency(doc) or check_against_log(Path(path), doc)
     if problems:

@@ -165,3 +165,35 @@ def test_hand_built_results_pass_the_evaluators_schema() -> None:
     schema = json.loads(results_schema_path().read_text())
     jsonschema.Draft202012Validator(schema).validate(make_results())
     jsonschema.Draft202012Validator(schema).validate(make_results(qa_plus=True, revision=None))
+
+
+def test_check_results_numbers_without_evaluators_is_one_clear_error(monkeypatch, tmp_path):
+    """Publishing where the evaluators package is missing names what to install, no traceback."""
+    import sys
+
+    import pytest
+
+    from leaderboards.entries import check_results_numbers
+    from leaderboards.schema import LeaderboardError
+
+    monkeypatch.setitem(sys.modules, "evaluators.results.consistency", None)
+    with pytest.raises(LeaderboardError, match="needs the evaluators package"):
+        check_results_numbers({}, tmp_path / "results.json")
+
+
+def test_export_model_index_needs_model_name_in_either_spelling(capsys):
+    """--model-name is required; the old --model still satisfies it (with a deprecation line)."""
+    import argparse
+
+    import pytest
+
+    from leaderboards.cli import add_parser
+
+    parser = argparse.ArgumentParser(prog="maple-bench")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["leaderboard", "export-model-index", "b.json", "--model", "m"])
+    assert args.model_name == "m"
+    assert "use --model-name" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["leaderboard", "export-model-index", "b.json"])
+    assert "--model-name is required" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from typing import Any
 
 from leaderboards.render.definitions import score_label
 from leaderboards.render.palette import (
+    CHANCE_COLOUR,
     FIG_WIDTH,
     FONT_SIZES,
     chance_line,
@@ -145,7 +146,7 @@ def radar(
         ax.fill(theta, closed, color=colour, alpha=0.08)
     if chance is not None:
         ring = np.linspace(0, 2 * np.pi, 100)
-        ax.plot(ring, np.full_like(ring, 100 * chance), "--", color="#555555", linewidth=1.2,
+        ax.plot(ring, np.full_like(ring, 100 * chance), "--", color=CHANCE_COLOUR, linewidth=1.2,
                 label=f"chance {100 * chance:.1f}%")  # fmt: skip
     ax.set_xticks(angles, list(TAGS))
     ax.set_ylim(0, 100)

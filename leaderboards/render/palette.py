@@ -35,6 +35,8 @@ BASELINE_COLOUR = "#9E9E9E"
 """Chance baselines (names containing ``random`` or ``chance``)."""
 REFERENCE_COLOUR = "#222222"
 """Reference solvers / oracles (names containing ``solver`` or ``oracle``)."""
+CHANCE_COLOUR = "#555555"
+"""The dashed chance line (bar charts) and ring (radar charts)."""
 
 FONT_SIZES = {"base": 14, "title": 14, "tick": 13, "legend": 13}
 """Points at the figure's native size. Charts are drawn at most 7.5 in wide (two-panel figures
@@ -115,7 +117,7 @@ def chance_line(ax: Any, level_pct: float | None) -> None:
         return
     ax.axhline(
         level_pct,
-        color="#555555",
+        color=CHANCE_COLOUR,
         linestyle="--",
         linewidth=1.2,
         zorder=0.5,

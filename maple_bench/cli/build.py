@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from maple_bench.cli.options import add_deprecated_alias
+from maple_bench.cli.options import add_deprecated_alias, add_renamed_option
 
 BUILDERS = ("bench", "qa", "qa-plus", "caption")
 
@@ -22,10 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("builder", choices=BUILDERS, help="which dataset to build")
-    p.add_argument(
-        "--data", help="required: raw folder/file, dataset folder or Hub repo id to build from"
+    add_renamed_option(
+        p,
+        "--data",
+        "--source",
+        dest="data",
+        required=True,
+        help="raw folder/file, dataset folder or Hub repo id to build from",
     )
-    add_deprecated_alias(p, "--source", "--data", dest="data")
     p.add_argument("--out", required=True, help="dataset folder to write (created atomically)")
     p.add_argument("--seed", type=int, default=0, help="seed for splits and QA+ replacement")
     p.add_argument(
@@ -67,9 +71,6 @@ def run(args: argparse.Namespace) -> int:
     from maple_bench.data.stats import markdown_table
     from maple_bench.schema import SchemaError
 
-    if not args.data:
-        print("maple-bench build: error: --data SOURCE is required", file=sys.stderr)
-        return 2
     try:
         result = build_dataset(
             args.builder,

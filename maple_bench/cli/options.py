@@ -122,6 +122,28 @@ def add_deprecated_alias(
     )
 
 
+def add_renamed_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    new: str,
+    old: str,
+    *,
+    dest: str,
+    required: bool = False,
+    **kwargs: Any,
+) -> argparse.Action:
+    """``new`` plus ``old`` as its hidden alias (:func:`add_deprecated_alias`), ``required`` met by
+    either spelling.
+
+    ``required=True`` on ``new`` alone would reject the old spelling, so both go in one required
+    mutually exclusive group: argparse's own usage error when neither is given, or both.
+    """
+    group = parser.add_mutually_exclusive_group(required=required)
+    action = group.add_argument(new, dest=dest, **kwargs)
+    alias_kwargs = {k: kwargs[k] for k in ("type", "nargs") if k in kwargs}
+    add_deprecated_alias(group, old, new, dest=dest, **alias_kwargs)
+    return action
+
+
 def missing_help(parser: argparse.ArgumentParser) -> list[str]:
     """Options, positionals and subcommands in the tree that have no help text.
 

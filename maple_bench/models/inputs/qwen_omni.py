@@ -112,11 +112,13 @@ def official_processor(
     *,
     feature_extractor: Any | None = None,
     chat_template: str | None = None,
+    tokenizer: Any | None = None,
 ) -> Any | None:
     """``Qwen2_5OmniProcessor`` for a checkpoint dir (or from its tokenizer), None if unbuildable.
 
     Unbuildable means transformers' video processor cannot be imported or instantiated (no
-    torchvision): the plain path is then the equivalent.
+    torchvision): the plain path is then the equivalent. ``feature_extractor``, ``chat_template``
+    and ``tokenizer``, when given (the builder's own), are used instead of loading them again.
     """
     import importlib.util
 
@@ -135,11 +137,12 @@ def official_processor(
     try:
         if isinstance(source, (str, os.PathLike)) and _ships_processor(Path(source)):
             return Qwen2_5OmniProcessor.from_pretrained(source)
-        tokenizer = (
-            AutoTokenizer.from_pretrained(source)
-            if isinstance(source, (str, os.PathLike))
-            else source
-        )
+        if tokenizer is None:
+            tokenizer = (
+                AutoTokenizer.from_pretrained(source)
+                if isinstance(source, (str, os.PathLike))
+                else source
+            )
         spec = config.video
         size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
         if feature_extractor is None:
@@ -203,6 +206,7 @@ class QwenOmniInputBuilder:
                 self.config,
                 feature_extractor=self.feature_extractor,
                 chat_template=self.tokenizer.chat_template,
+                tokenizer=self.tokenizer,
             )
             if self.processor is None and self.config.path == "official":
                 raise RuntimeError(

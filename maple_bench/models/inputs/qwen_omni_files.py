@@ -71,10 +71,6 @@ def model_file(
     return Path(resolved) if resolved else None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def load_feature_extractor(
     source: str | os.PathLike[str] | None, sampling_rate: int, revision: str | None = None
 ) -> tuple[Any, dict[str, Any]]:
@@ -96,20 +92,27 @@ def load_feature_extractor(
         )
         fe = WhisperFeatureExtractor(**{**QWEN_OMNI_AUDIO_DEFAULTS, "sampling_rate": sampling_rate})
         return fe, {"source": "defaults", "file": None, "sha256": None}
-    data = json.loads(config.read_text(encoding="utf-8"))
+    raw = config.read_bytes()  # read once: the settings used are the bytes hashed
+    data = json.loads(raw)
     kind = data.get("feature_extractor_type", "WhisperFeatureExtractor")
     if kind != "WhisperFeatureExtractor":
         raise ValueError(
             f"{config}: feature_extractor_type is {kind!r}; the Qwen2.5-Omni input builder "
             "needs WhisperFeatureExtractor. Use the model's original preprocessor_config.json."
         )
-    fe = WhisperFeatureExtractor.from_pretrained(str(config.parent))
+    # Built from these bytes (what from_dict does), not from_pretrained: the latter prefers a
+    # processor_config.json's nested settings when present, not the file recorded in provenance.
+    fe = WhisperFeatureExtractor(**data)
     if int(fe.sampling_rate) != int(sampling_rate):
         raise ValueError(
             f"{config}: sampling_rate is {fe.sampling_rate} but QwenOmniInputConfig.sampling_rate "
             f"is {sampling_rate}; make them agree."
         )
-    return fe, {"source": str(source), "file": str(config), "sha256": _sha256(config)}
+    return fe, {
+        "source": str(source),
+        "file": str(config),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+    }
 
 
 def feature_extractor_provenance(fe: Any, origin: dict[str, Any]) -> dict[str, Any]:
