@@ -40,7 +40,6 @@ from evaluators.endpoint import (
     EndpointError,
     MissingKeyError,
     Transport,
-    chat_url,
     check_base_url,
     public_url,
 )
@@ -112,11 +111,6 @@ class EndpointSettings:
             raise AdapterArgumentError(
                 "openai_chat needs the served model name: --model openai_chat:MODEL"
             )
-
-    @property
-    def url(self) -> str:
-        """The chat-completions URL requests go to."""
-        return chat_url(self.base_url)
 
     def public(self) -> dict[str, Any]:
         """Settings for provenance: the base URL without credentials, query or fragment."""

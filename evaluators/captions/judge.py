@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluators.endpoint import MissingKeyError, Transport, chat_url, check_base_url
+from evaluators.endpoint import MissingKeyError, Transport, check_base_url
 
 JUDGE_PROMPT_VERSION = "1"
 DEFAULT_TEMPLATE = (
@@ -291,10 +291,6 @@ class EndpointJudge(Judge):
     def __init__(self, config: JudgeConfig, cache: VerdictCache | None = None) -> None:
         super().__init__(config, cache)
         self._transport: Transport | None = None
-
-    def url(self) -> str:
-        """The chat-completions URL (``base_url`` with or without ``/v1``)."""
-        return chat_url(self.config.base_url or "")
 
     @property
     def transport(self) -> Transport:
