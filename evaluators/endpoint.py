@@ -39,6 +39,21 @@ class MissingKeyError(ValueError):
     """The environment variable named by ``api_key_env`` is unset or empty."""
 
 
+def check_base_url(base_url: str) -> None:
+    """Raise a one-line :class:`ValueError` unless ``base_url`` is an http(s) URL with a host
+    (and a numeric port, if any): a typo fails at start-up, not as retried connection errors."""
+    example = "e.g. http://127.0.0.1:8000/v1"
+    if not str(base_url).startswith(("http://", "https://")):
+        raise ValueError(f"base_url={base_url!r} must start with http:// or https:// ({example})")
+    try:
+        parts = urllib.parse.urlsplit(str(base_url))
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as e:
+        raise ValueError(f"base_url is not a valid URL: {e} ({example})") from None
+    if not parts.hostname:  # the URL is not echoed: it may hold credentials
+        raise ValueError(f"base_url has no host ({example})")
+
+
 def chat_url(base_url: str) -> str:
     """The ``/chat/completions`` URL for a server root given with or without ``/v1``.
 
@@ -138,11 +153,7 @@ class Transport:
         backoff_s: float = 1.0,
         seed: int = 0,
     ) -> None:
-        if not str(base_url).startswith(("http://", "https://")):
-            raise ValueError(
-                f"base_url={base_url!r} must start with http:// or https:// "
-                f"(e.g. http://127.0.0.1:8000/v1)"
-            )
+        check_base_url(base_url)
         if timeout_s <= 0 or max_retries < 0 or backoff_s < 0:
             raise ValueError("timeout_s > 0, max_retries >= 0 and backoff_s >= 0 required")
         self.url = chat_url(base_url)

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from evaluators.captions.judge import Judge, JudgeError, VerdictCache, cache_key
+from maple_bench.prompts import format_options
 from maple_bench.schema import option_letter
 from maple_bench.scoring import SCORER_VERSION, parse_reply
 
@@ -75,7 +76,7 @@ class ChoiceExtractor:
         else:
             letters = ", ".join(option_letter(i) for i in range(len(options)))
             prompt = (
-                EXTRACT_TEMPLATE.replace("{options}", _lettered(options))
+                EXTRACT_TEMPLATE.replace("{options}", format_options(options))
                 .replace("{reply}", reply)
                 .replace("{letters}", letters)
             )
@@ -88,10 +89,6 @@ class ChoiceExtractor:
             raise JudgeError(f"the choice extractor answered {raw!r}: expected one letter or Z")
         idx = ord(m.group(1).upper()) - ord("A")
         return (idx if 0 <= idx < len(options) else None), raw
-
-
-def _lettered(options: Sequence[str]) -> str:
-    return "\n".join(f"{option_letter(i)}. {o}" for i, o in enumerate(options))
 
 
 def rescore_log(

@@ -176,3 +176,27 @@ def test_judge_without_retries_fails_on_the_first_error(
     with pytest.raises(JudgeError, match=r"HTTP 500 Rejected None \(after 1 attempt\)"):
         judge.generate("hello")
     assert len(_Echo.seen) == 1
+
+
+def test_bad_settings_are_one_line_errors() -> None:
+    from evaluators.adapters.base import AdapterArgumentError
+    from evaluators.runner.config import parse_model_args
+
+    for url, why in (("http://", "has no host"), ("http://h:port/v1", "not a valid URL"),
+                     ("http://[h/v1", "not a valid URL"), ("h:8000/v1", "must start with http")):  # fmt: skip
+        with pytest.raises(ValueError, match=why):
+            Transport(url)
+        with pytest.raises(ValueError, match=f"the endpoint judge: .*{why}"):
+            JudgeConfig(backend="endpoint", model="j", base_url=url)
+        with pytest.raises(AdapterArgumentError, match=f"openai_chat: .*{why}"):
+            EndpointSettings(base_url=url, model="m")
+    # --model-args values are parsed to int/float/bool/str: a wrong kind names the key
+    for args, msg in (("max_concurrency=four", "max_concurrency='four' is not int"),
+                      ("max_concurrency=2.5", "max_concurrency=2.5 is not int"),
+                      ("timeout_s=soon", "timeout_s='soon' is not float"),
+                      ("send_seed=maybe", "send_seed='maybe' is not bool")):  # fmt: skip
+        kw = parse_model_args(f"base_url=http://h:8000/v1,{args}")
+        with pytest.raises(AdapterArgumentError, match=f"^openai_chat: {msg}$"):
+            OpenAIChatAdapter.create(dict(kw, model="m"))
+    s = EndpointSettings(base_url="http://h:8000", model="m", timeout_s=30, api_key_env=None)
+    assert s.timeout_s == 30  # an int is a float here

@@ -31,16 +31,25 @@ import io
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 from evaluators.adapters.base import AdapterArgumentError, ModelAdapter, Reply, Request, pop_args
-from evaluators.endpoint import EndpointError, MissingKeyError, Transport, chat_url, public_url
+from evaluators.endpoint import (
+    EndpointError,
+    MissingKeyError,
+    Transport,
+    check_base_url,
+    public_url,
+)
 from maple_bench.modality import VAS
 
 FORMATS = ("vllm", "openai")
 """Wire formats: vLLM's Qwen2.5-Omni content parts, or OpenAI-style frames + input_audio."""
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,),
+                                       "str": (str,)}  # fmt: skip
+"""Value types each annotation accepts (``type`` is exact: a bool is not an int here)."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +88,21 @@ class EndpointSettings:
     """openai format: JPEG quality of the frames."""
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # --model-args values arrive as whatever they parse to
+            value, kinds = getattr(self, f.name), str(f.type).split(" | ")
+            ok = (value is None and "None" in kinds) or any(
+                type(value) in _TYPES.get(k, ()) for k in kinds
+            )
+            if not ok:
+                raise AdapterArgumentError(
+                    f"openai_chat: {f.name}={value!r} is not {' or '.join(kinds)}"
+                )
         if self.format not in FORMATS:
             raise AdapterArgumentError(f"openai_chat: format={self.format!r}; use one of {FORMATS}")
-        if not str(self.base_url).startswith(("http://", "https://")):
-            raise AdapterArgumentError(
-                f"openai_chat: base_url={self.base_url!r} must start with http:// or https:// "
-                f"(e.g. base_url=http://127.0.0.1:8000/v1)"
-            )
+        try:
+            check_base_url(self.base_url)
+        except ValueError as e:
+            raise AdapterArgumentError(f"openai_chat: {e}") from None
         if self.max_concurrency < 1 or self.max_retries < 0 or self.timeout_s <= 0:
             raise AdapterArgumentError(
                 "openai_chat: max_concurrency >= 1, max_retries >= 0 and timeout_s > 0 required"
@@ -94,11 +111,6 @@ class EndpointSettings:
             raise AdapterArgumentError(
                 "openai_chat needs the served model name: --model openai_chat:MODEL"
             )
-
-    @property
-    def url(self) -> str:
-        """The chat-completions URL requests go to."""
-        return chat_url(self.base_url)
 
     def public(self) -> dict[str, Any]:
         """Settings for provenance: the base URL without credentials, query or fragment."""

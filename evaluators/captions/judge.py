@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluators.endpoint import MissingKeyError, Transport, chat_url
+from evaluators.endpoint import MissingKeyError, Transport, check_base_url
 
 JUDGE_PROMPT_VERSION = "1"
 DEFAULT_TEMPLATE = (
@@ -76,8 +76,15 @@ class JudgeConfig:
             raise ValueError(f"judge backend must be 'local' or 'endpoint', not {self.backend!r}")
         if self.scale not in (10, 100):
             raise ValueError(f"judge scale must be 10 or 100, not {self.scale!r}")
-        if self.backend == "endpoint" and not self.base_url:
-            raise ValueError("the endpoint judge needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        if self.backend == "endpoint":
+            if not self.base_url:
+                raise ValueError(
+                    "the endpoint judge needs base_url (e.g. http://127.0.0.1:8000/v1)"
+                )
+            try:
+                check_base_url(self.base_url)
+            except ValueError as e:
+                raise ValueError(f"the endpoint judge: {e}") from None
         if self.timeout <= 0 or self.max_retries < 0 or self.backoff_s < 0:
             raise ValueError("judge timeout > 0, max_retries >= 0 and backoff_s >= 0 required")
         for key in ("{references}", "{candidate}"):
@@ -284,10 +291,6 @@ class EndpointJudge(Judge):
     def __init__(self, config: JudgeConfig, cache: VerdictCache | None = None) -> None:
         super().__init__(config, cache)
         self._transport: Transport | None = None
-
-    def url(self) -> str:
-        """The chat-completions URL (``base_url`` with or without ``/v1``)."""
-        return chat_url(self.config.base_url or "")
 
     @property
     def transport(self) -> Transport:

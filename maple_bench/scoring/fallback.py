@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from maple_bench.scoring.slots import letter_index, read_letter
-from maple_bench.scoring.text import content_words, options_in
+from maple_bench.scoring.text import PLACES, contains_run, content_words, options_in
 
 APPROX = (
     r"\b(?:at\s+least|at\s+most|more\s+than|less\s+than|fewer\s+than|around|approximately|roughly|"
@@ -64,7 +64,7 @@ def fallback_text(body: str, options: Sequence[str]) -> tuple[int | None, str]:
     if len(sentences) == 1 and 0 < len(words) <= 3 and len(last.split()) <= 4:
         # "sad", "Happy.": a short reply whose words occur in exactly one option.
         core = _without_places(words)
-        hits = [i for i, o in enumerate(options) if core and _run_in(_without_places(o), core)]
+        hits = [i for i, o in enumerate(options) if core and contains_run(_without_places(o), core)]
         rule = "short-option-words"
     longest = max(len(content_words(o)) for o in options)
     if len(hits) != 1 and len(words) <= longest + 8:
@@ -101,9 +101,4 @@ def incidental(text: str, option: str) -> bool:
 def _without_places(text: str | tuple[str, ...]) -> tuple[str, ...]:
     """Content words without place prepositions ("At the beach" ~ "On a beach")."""
     words = content_words(text) if isinstance(text, str) else text
-    return tuple(w for w in words if w not in ("in", "on", "at", "inside"))
-
-
-def _run_in(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:
-    n = len(needle)
-    return any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
+    return tuple(w for w in words if w not in PLACES)

@@ -170,14 +170,23 @@ def _restated_lines(body: str, options: Sequence[str]) -> list[tuple[int, int]]:
     return [(a, b) for a, b, _ in spans] + _restated_inline(body, options)
 
 
+_INLINE_LABEL = re.compile(r"(?:(?i:option)\s+)?[(\[]?([A-Z])[).:\]]\s*")
+
+
 def _restated_inline(body: str, options: Sequence[str]) -> list[tuple[int, int]]:
     """Spans of an option list copied inside a line ("A. red B. green C. blue"): two or more
     ``X. <option X's text>`` next to each other."""
+    # One fixed pattern finds the labels and a string comparison checks the text after each: a
+    # pattern per option would be compiled anew for every item (and evict re's cache).
     found = []
-    for i, o in enumerate(options):
-        pat = rf"(?:(?i:option)\s+)?[(\[]?{chr(65 + i)}[).:\]]\s*(?i:{re.escape(o.strip())})[.;,]?"
-        found += [(m.start(), m.end()) for m in re.finditer(pat, body)]
-    found.sort()
+    texts = [o.strip().lower() for o in options]
+    for m in _INLINE_LABEL.finditer(body):
+        i = ord(m.group(1)) - ord("A")
+        if i >= len(texts):
+            continue
+        end = m.end() + len(texts[i])
+        if body[m.end() : end].lower() == texts[i]:
+            found.append((m.start(), end + (body[end : end + 1] in (".", ";", ","))))
     runs: list[list[tuple[int, int]]] = []
     for span in found:
         if runs and re.fullmatch(r"[\s,;/]*(?:and|or)?\s*", body[runs[-1][-1][1] : span[0]]):

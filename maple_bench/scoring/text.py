@@ -62,7 +62,9 @@ _NUMBER_WORDS = {
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
 }  # fmt: skip
 _PRONOUNS = frozenset({"he", "she", "they", "i", "we"})
-_LOOSE_ASIDE = _PRONOUNS | {"in", "on", "at", "inside"}
+PLACES = frozenset({"in", "on", "at", "inside"})
+"""Place prepositions, ignored when matching option words ("At the beach" ~ "On a beach")."""
+_LOOSE_ASIDE = _PRONOUNS | PLACES
 _FILLER = frozenset({"a", "an", "the", "is", "are", "was", "were", "it", "s"})
 
 
@@ -102,7 +104,7 @@ def content_words(text: str) -> tuple[str, ...]:
     )
 
 
-def _contains(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+def contains_run(hay: tuple[str, ...], needle: tuple[str, ...]) -> bool:
     """``needle`` occurs in ``hay`` as a run of whole words."""
     n = len(needle)
     return n > 0 and any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
@@ -128,8 +130,8 @@ def options_in(text: str, options: Sequence[str], *, loose: bool = False) -> lis
             i for i, o in enumerate(opts) if set(o) - _LOOSE_ASIDE and set(o) - _LOOSE_ASIDE <= have
         ]
     else:
-        hits = [i for i, o in enumerate(opts) if _contains(words, o)]
-    return [i for i in hits if not any(j != i and _contains(opts[j], opts[i]) for j in hits)]
+        hits = [i for i, o in enumerate(opts) if contains_run(words, o)]
+    return [i for i in hits if not any(j != i and contains_run(opts[j], opts[i]) for j in hits)]
 
 
 def echo_agrees(echo: str, index: int, options: Sequence[str]) -> bool:
@@ -148,13 +150,15 @@ def echo_agrees(echo: str, index: int, options: Sequence[str]) -> bool:
         if index == none:
             return True
         # "D. None of the above" with None at E, unless D's own text is that phrase.
-        return _contains(words, content_words(options[index])) and bool(options[index])
+        return contains_run(words, content_words(options[index])) and bool(options[index])
     opts = [content_words(o) for o in options]
-    named = [i for i, o in enumerate(opts) if o and _contains(words, o)]
-    named = [i for i in named if not any(j != i and _contains(opts[j], opts[i]) for j in named)]
+    named = [i for i, o in enumerate(opts) if o and contains_run(words, o)]
+    named = [i for i in named if not any(j != i and contains_run(opts[j], opts[i]) for j in named)]
     if len(named) > 1:
         return False  # "A) guitar, B) piano": several options printed
-    hits = {i for i, o in enumerate(opts) if o and (_contains(words, o) or _contains(o, words))}
+    hits = {
+        i for i, o in enumerate(opts) if o and (contains_run(words, o) or contains_run(o, words))
+    }
     # A longer option that contains a hit explains it ("red" is part of "red circle").
     return not hits or index in hits
 
