@@ -87,6 +87,25 @@ def test_compare_unknown_metric_lists_the_choices(
     assert "unknown metric 'avg_accuracy'; choose --metric from" in err and "avg_acc" in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["score", "run", "--seed", "-1"],
+        ["compare", "a", "b", "--n-bootstrap", "-1"],
+        ["compare", "a", "b", "--n-permutations", "many"],
+    ],
+)
+def test_negative_or_non_numeric_counts_name_the_flag(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: numpy's "negative dimensions are not allowed" (or nothing at all for score).
+    with pytest.raises(SystemExit) as e:
+        eval_main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "Traceback" not in err
+    assert f"argument {argv[-2]}" in err and "expected a whole number >= 0" in err
+
+
 def test_a_key_error_inside_score_is_a_bug_with_its_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
