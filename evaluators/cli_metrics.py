@@ -15,6 +15,18 @@ from pathlib import Path
 from typing import Any
 
 
+def _non_negative_int(text: str) -> int:
+    """argparse type of ``--n-bootstrap``, ``--n-permutations`` and ``--seed`` (numpy takes no
+    negative seed or count, and its own message would not name the flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: expected a whole number >= 0")
+    return value
+
+
 def _reports_errors(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Any]:
     """Turn expected failures (bad log, different items, judge down) into a message + exit 2."""
 
@@ -56,9 +68,12 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--out", type=Path, help="write the validated results JSON here")
     p.add_argument("--task", help="task name (default: run_meta.json, then the log's file name)")
     p.add_argument(
-        "--n-bootstrap", type=int, default=1000, help="bootstrap resamples (videos resampled)"
+        "--n-bootstrap",
+        type=_non_negative_int,
+        default=1000,
+        help="bootstrap resamples (videos resampled)",
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="bootstrap seed")
     p.add_argument("--plots", type=Path, help="write PNG charts (by tag, by condition) to this dir")
     p.add_argument("--json", action="store_true", help="print the results JSON instead of tables")
     p.add_argument(
@@ -120,12 +135,20 @@ def add_parsers(subparsers: Any) -> None:
     )
     p.add_argument("--task", help="task whose log to use when a run directory has several")
     p.add_argument(
-        "--n-bootstrap", type=int, default=1000, help="bootstrap resamples (videos resampled)"
+        "--n-bootstrap",
+        type=_non_negative_int,
+        default=1000,
+        help="bootstrap resamples (videos resampled)",
     )
     p.add_argument(
-        "--n-permutations", type=int, default=1000, help="sign-flip permutations for the p-value"
+        "--n-permutations",
+        type=_non_negative_int,
+        default=1000,
+        help="sign-flip permutations for the p-value",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutations")
+    p.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="seed of the bootstrap and permutations"
+    )
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=run_compare)
 

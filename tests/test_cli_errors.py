@@ -87,6 +87,44 @@ def test_compare_unknown_metric_lists_the_choices(
     assert "unknown metric 'avg_accuracy'; choose --metric from" in err and "avg_acc" in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["score", "run", "--seed", "-1"],
+        ["compare", "a", "b", "--n-bootstrap", "-1"],
+        ["compare", "a", "b", "--n-permutations", "many"],
+    ],
+)
+def test_negative_or_non_numeric_counts_name_the_flag(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: numpy's "negative dimensions are not allowed" (or nothing at all for score).
+    with pytest.raises(SystemExit) as e:
+        eval_main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "Traceback" not in err
+    assert f"argument {argv[-2]}" in err and "expected a whole number >= 0" in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [
+        ("--prefetch-factor", "0", "prefetch_factor must be >= 1"),
+        ("--synth-per-tag", "0", "synth_per_tag must be >= 1"),
+        ("--frames", "0", "num_frames must be >= 1"),  # before: 0 fell back to the default
+        ("--fps", "-1", "fps must be > 0"),
+        ("--audio-rate", "0", "sample_rate must be >= 1"),
+    ],
+)
+def test_run_media_and_loader_settings_out_of_range_are_one_line(
+    flag: str, value: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--task", "synth_qa", "--model", "random", "--out", str(tmp_path / "o")]
+    code = eval_main([*argv, "--cache-dir", str(tmp_path / "c"), flag, value])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and says in err
+
+
 def test_a_key_error_inside_score_is_a_bug_with_its_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -153,6 +153,17 @@ def test_solver_refuses_caption_tasks(built: Path, tmp_path: Path) -> None:
                            num_workers=0, progress=False))  # fmt: skip
 
 
+@pytest.mark.parametrize("limit", [None, 3])
+def test_dataset_hashes_name_exactly_the_evaluated_items(built: Path, limit: int | None) -> None:
+    """Reused from the loader when nothing was dropped, recomputed after --limit."""
+    from maple_bench.data import content_hash, ids_hash
+
+    task = load_task(get_task("maple_qa"), data=str(built), limit=limit)
+    assert task.dataset["ids_hash"] == ids_hash(s.id for s in task.samples)
+    assert task.dataset["content_hash"] == content_hash(task.samples)
+    assert (task.dataset["content_hash"] == task.dataset["dataset_hash"]) == (limit is None)
+
+
 @pytest.mark.parametrize("name", TASKS.names())
 def test_contract_every_task_loads_locally(name: str, raw: Path, built: Path) -> None:
     spec = get_task(name)

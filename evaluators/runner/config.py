@@ -115,6 +115,10 @@ class RunConfig:
             raise ConfigError(f"batch_size must be >= 1 or 'auto' (got {self.batch_size})")
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must be >= 0 (got {self.num_workers})")
+        if self.prefetch_factor < 1:
+            raise ConfigError(f"prefetch_factor must be >= 1 (got {self.prefetch_factor})")
+        if self.synth_per_tag < 1:
+            raise ConfigError(f"synth_per_tag must be >= 1 (got {self.synth_per_tag})")
         if self.limit is not None:
             object.__setattr__(self, "limit", parse_limit(self.limit))
         if not self.task or not self.model:

@@ -211,12 +211,18 @@ class Runner:
         from maple_bench.media import AudioSpec, VideoSpec
         from maple_bench.present import MediaConfig
 
+        # `is None`, not `or`: an explicit --frames 0 is refused, not replaced by the default.
+        frames = self.spec.num_frames if c.frames is None else c.frames
+        rate = self.spec.audio_rate if c.audio_rate is None else c.audio_rate
+        try:
+            video = VideoSpec(num_frames=frames, fps=c.fps, max_pixels=c.max_pixels)
+            audio = AudioSpec(sample_rate=rate)
+        except ValueError as e:  # --frames / --fps / --max-pixels / --audio-rate out of range
+            raise ConfigError(str(e)) from None
         self.media_config = MediaConfig(
             media_root=self.task.media_root,
-            video=VideoSpec(
-                num_frames=c.frames or self.spec.num_frames, fps=c.fps, max_pixels=c.max_pixels
-            ),
-            audio=AudioSpec(sample_rate=c.audio_rate or self.spec.audio_rate),
+            video=video,
+            audio=audio,
             policy=c.masking,
             backend=c.backend,
         )

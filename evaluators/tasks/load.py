@@ -110,12 +110,10 @@ def load_task(
                 f"presentations present: {sorted({s.shown.name for s in sset.samples})}"
             )
         prov["presentations"] = sorted(keep)
-        prov.pop("ids_hash", None)
     prov["n_before_limit"] = len(samples)
     if limit is not None:
         samples = limit_per_tag(samples, limit, seed)
         prov["limit"] = {"value": limit, "rule": LIMIT_RULE, "seed": seed}
-        prov.pop("ids_hash", None)
     wrong = [s.id for s in samples if s.task != spec.sample_kind]
     if wrong:
         raise ValueError(
@@ -131,8 +129,11 @@ def load_task(
     prov.setdefault("config", config)
     prov.setdefault("split", spec.split)
     # Identity of exactly the items evaluated (after expansion, presentations and --limit).
-    prov["ids_hash"] = ids_hash(s.id for s in samples)
-    prov["content_hash"] = content_hash(samples)
+    # load_samples already hashed every item of the split: hash again only if the set changed.
+    same = len(samples) == len(sset.samples) and all(a is b for a, b in zip(samples, sset.samples))
+    if not same or prov.get("content_hash") is None:
+        prov["ids_hash"] = ids_hash(s.id for s in samples)
+        prov["content_hash"] = content_hash(samples)
     prov.setdefault("repo_id", spec.repo_id if spec.source == "hub" and data is None else None)
     prov.setdefault("revision", rev)
     prov["n"] = len(samples)
