@@ -63,6 +63,10 @@ class FrameTable:
         if self.pts is None:
             return np.arange(self.count, dtype=np.float64) / fps
         tb = self.time_base
+        ticks = self.pts - self.origin
+        big = int(np.abs(ticks).max(initial=0)) * tb.numerator >= 2**53 or tb.denominator >= 2**53
+        if not big:  # both operands exact in float64: IEEE division rounds like the Fraction
+            return (ticks * tb.numerator).astype(np.float64) / float(tb.denominator)
         return np.array([float((int(p) - self.origin) * tb) for p in self.pts], dtype=np.float64)
 
 
