@@ -99,11 +99,6 @@ def _frame_table(path: str, ino: int, size: int, mtime_ns: int) -> FrameTable:
     return FrameTable(pts, len(stamps), tb, origin)
 
 
-def num_frames(path: Path) -> int:
-    """Count video frames (demux only, no decoding)."""
-    return frame_table(path).count
-
-
 def _find(frames, target_pts: int):
     """Decode forward from ``frames`` to the frame presented at ``target_pts`` (None: passed)."""
     for frame in frames:
