@@ -124,3 +124,15 @@ def test_backends_match_the_ffmpeg_cli(clips: dict[str, Path], clip: str, backen
         assert frames.timestamps == pytest.approx(times[got], abs=1e-6), name
         checked += 1
     assert checked >= 4
+
+
+def test_one_decode_demuxes_the_frame_table_once(tmp_path: Path) -> None:
+    from maple_bench.media.backends import pyav
+
+    path = write_video(tmp_path / "once.mp4", _noise(12, 16, 96, 3), 10)
+    pyav._frame_table.cache_clear()
+    decode_frames(path, VideoSpec(num_frames=4), backend="pyav")
+    decode_frames(path, VideoSpec(num_frames=2), backend="pyav")  # another sample, same video
+    assert pyav._frame_table.cache_info().misses == 1
+    write_video(path, _noise(20, 16, 96, 4), 10)  # the file changes: the table is read again
+    assert len(frame_times(path)) == 20 and pyav._frame_table.cache_info().misses == 2

@@ -92,6 +92,18 @@ def test_1_writer_refuses_bad_config_and_split_names(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists() and not list(tmp_path.rglob("*.parquet"))
 
 
+def test_1_dataset_folder_follows_the_umask(tmp_path: Path) -> None:
+    from maple_bench.cli import main
+
+    raw = write_raw(tmp_path / "raw", [qa_row(0), qa_row(1)])
+    old = os.umask(0o027)
+    try:
+        assert main(["build", "qa", "--data", str(raw), "--out", str(tmp_path / "out")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750  # not forced 0755: umask wins
+
+
 # -- 2. stale resume; dataset identity -------------------------------------------------------------
 
 

@@ -16,13 +16,21 @@ from maple_bench.schema import MediaRef, Sample, SchemaError
 SUBTITLE_EXTENSIONS = (".srt", ".vtt")
 
 
+def _relative_parts(relative: str) -> tuple[str, ...] | None:
+    """The parts of a media path (``\\`` read as ``/``), or None when it is absolute or has ``..``."""
+    rel = PurePosixPath(relative.replace("\\", "/"))
+    if rel.is_absolute() or ".." in rel.parts:
+        return None
+    return rel.parts
+
+
 def safe_join(root: Path, relative: str) -> Path | None:
     """``root / relative`` if it stays inside ``root`` (after resolving links), else None."""
-    rel = PurePosixPath(relative.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+    parts = _relative_parts(relative)
+    if not parts:
         return None
     real_root = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(real_root, *rel.parts))
+    target = os.path.realpath(os.path.join(real_root, *parts))
     if os.path.commonpath([real_root, target]) != real_root:
         return None
     return Path(target)
@@ -89,8 +97,7 @@ def check_media_paths(samples: Sequence[Sample], *, file: str | None = None) -> 
         for column, rel in (("video", m.video), ("audio", m.audio), ("subtitle", m.subtitle)):
             if rel is None:
                 continue
-            p = PurePosixPath(rel.replace("\\", "/"))
-            if p.is_absolute() or ".." in p.parts:
+            if _relative_parts(rel) is None:
                 raise SchemaError(
                     f"media path {rel!r} is absolute or climbs out with '..'",
                     row_id=s.id,

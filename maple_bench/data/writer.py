@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 from maple_bench import __version__
 from maple_bench.data.card import data_file, render_card
 from maple_bench.data.errors import DataError
+from maple_bench.fileio import make_temp_dir
 from maple_bench.locks import path_lock
 from maple_bench.schema import ARROW_SCHEMA
 from maple_bench.schema.sample import check_name
@@ -78,10 +78,8 @@ def _write_locked(
             f"--out {out} exists and is not a maple-bench dataset folder (no {BUILD_INFO}); "
             f"choose a new folder or remove it"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = make_temp_dir(out)  # umask permissions, like any folder a shell command makes
     try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the dataset folder should not be
         if existing:
             # Hard links: no data is copied (a media folder inside OUT may be large) and the
             # files we change are unlinked first, so the live folder is never modified.

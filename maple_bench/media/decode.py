@@ -249,7 +249,8 @@ def decode_audio(
 
 
 def blank_frames(path: str | os.PathLike[str], spec: VideoSpec, *, start=None, end=None) -> Frames:
-    """Black frames shaped exactly like :func:`decode_frames`' output, from the header only."""
+    """Black frames shaped exactly like :func:`decode_frames`' output, from the header and the
+    frame table only (no decoding)."""
     info = probe(path)
     if not info.has_video:
         raise NoVideoStreamError("the file has no video stream", path=info.path)

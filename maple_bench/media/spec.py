@@ -36,7 +36,6 @@ __all__ = [
     "sample_indices_at",
     "target_size",
     "time_window",
-    "window_frame_count",
 ]
 
 
@@ -147,30 +146,8 @@ def sample_indices(
     start: float | None = None,
     end: float | None = None,
 ) -> np.ndarray:
-    """Frame indices chosen by the module's sampling rule (possibly empty: window outside)."""
-    first, n = _window(num_frames, fps, start, end)
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if spec.fps is None:
-        k = min(int(spec.num_frames or 1), spec.max_frames, n)
-    else:
-        k = min(max(1, round(n / fps * spec.fps)), spec.max_frames, n)
-    j = np.arange(k, dtype=np.float64)
-    return (first + np.floor((j + 0.5) * n / k)).astype(np.int64)
-
-
-def _window(num_frames: int, fps: float, start: float | None, end: float | None) -> tuple[int, int]:
-    """(first index, frame count) of the window ``[start, end)``; the count may be <= 0."""
-    first = 0 if start is None else max(0, math.ceil(start * fps - 1e-6))
-    stop = num_frames if end is None else min(num_frames, math.ceil(end * fps - 1e-6))
-    return first, stop - first
-
-
-def window_frame_count(
-    num_frames: int, fps: float, start: float | None = None, end: float | None = None
-) -> int:
-    """Source frames inside the window ``[start, end)`` (``n`` of the sampling rule, >= 0)."""
-    return max(0, _window(num_frames, fps, start, end)[1])
+    """:func:`sample_indices_at` for a constant-rate file (frame ``i`` at ``i / fps``)."""
+    return sample_indices_at(np.arange(num_frames) / fps, fps, spec, start, end)
 
 
 def time_window(times: np.ndarray, start: float | None, end: float | None) -> tuple[int, int]:

@@ -1,8 +1,9 @@
 """Decoder backends behind one small interface, chosen by name.
 
-Each backend module exposes ``NAME``, ``version() -> str``, ``num_frames(path) -> int`` (an exact
-count, used when the container header does not record it), ``read_frames(path, indices) ->
-uint8 [T, H, W, 3]`` and ``read_audio(path, sample_rate, mono, start, end) -> float32 [C, n]``.
+Each backend module exposes ``NAME``, ``version() -> str``, ``read_frames(path, indices) ->
+uint8 [T, H, W, 3]`` (frame ``i``: the ``i``-th in presentation order; the indices are chosen
+from PyAV's frame table, see :mod:`maple_bench.media.decode`) and ``read_audio(path,
+sample_rate, mono, start, end) -> float32 [C, n]``.
 Modules are imported lazily, so a missing optional decoder costs nothing until it is asked for.
 """
 

@@ -28,12 +28,6 @@ def version() -> str:
         return str(decord.__version__)
 
 
-def num_frames(path: Path) -> int:
-    from decord import VideoReader, cpu
-
-    return len(VideoReader(str(path), ctx=cpu(0)))
-
-
 def read_frames(path: Path, indices: np.ndarray) -> np.ndarray:
     from decord import VideoReader, cpu
 

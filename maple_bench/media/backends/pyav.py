@@ -10,8 +10,10 @@ whose timestamp is the wanted one.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from pathlib import Path
@@ -61,15 +63,29 @@ class FrameTable:
         if self.pts is None:
             return np.arange(self.count, dtype=np.float64) / fps
         tb = self.time_base
+        ticks = self.pts - self.origin
+        big = int(np.abs(ticks).max(initial=0)) * tb.numerator >= 2**53 or tb.denominator >= 2**53
+        if not big:  # both operands exact in float64: IEEE division rounds like the Fraction
+            return (ticks * tb.numerator).astype(np.float64) / float(tb.denominator)
         return np.array([float((int(p) - self.origin) * tb) for p in self.pts], dtype=np.float64)
 
 
 def frame_table(path: Path) -> FrameTable:
     """The :class:`FrameTable` of the first video stream (demux only: reads packets, decodes
-    nothing). Packets FFmpeg marks as discard (outside an mp4 edit list) are not frames."""
+    nothing). Packets FFmpeg marks as discard (outside an mp4 edit list) are not frames.
+
+    Cached per file version (inode, size, mtime): one decode asks for it twice (to choose the
+    frames, then to find them) and a video is usually shared by several samples.
+    """
+    st = os.stat(path)
+    return _frame_table(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _frame_table(path: str, ino: int, size: int, mtime_ns: int) -> FrameTable:
     import av
 
-    with av.open(str(path)) as container:
+    with av.open(path) as container:
         stream = container.streams.video[0]
         stamps: list[int | None] = [
             p.pts for p in container.demux(stream) if p.size and not p.is_discard
@@ -79,12 +95,8 @@ def frame_table(path: Path) -> FrameTable:
     if not stamps or any(p is None for p in stamps) or not tb:
         return FrameTable(None, len(stamps), tb, origin)
     pts = np.sort(np.array(stamps, dtype=np.int64))
+    pts.setflags(write=False)  # shared through the cache
     return FrameTable(pts, len(stamps), tb, origin)
-
-
-def num_frames(path: Path) -> int:
-    """Count video frames (demux only, no decoding)."""
-    return frame_table(path).count
 
 
 def _find(frames, target_pts: int):

@@ -33,16 +33,6 @@ def version() -> str:
         return str(torchcodec.__version__)
 
 
-def num_frames(path: Path) -> int:
-    from torchcodec.decoders import VideoDecoder
-
-    decoder = VideoDecoder(str(path), seek_mode="exact")
-    count = decoder.metadata.num_frames
-    if count is None:  # exact mode scans the file, so this means no frame was found
-        raise RuntimeError("torchcodec found no video frames")
-    return int(count)
-
-
 def read_frames(path: Path, indices: np.ndarray) -> np.ndarray:
     from torchcodec.decoders import VideoDecoder
 
