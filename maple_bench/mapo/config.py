@@ -336,6 +336,12 @@ def from_dict(values: dict[str, Any], *, source: str = "config") -> TrainConfig:
                 coerced[k] = float(v)
             except ValueError as e:
                 raise ValueError(f"{source}: {k}={v!r} is not a number") from e
+        # int and bool fields: a wrong type would otherwise surface as a TypeError deep inside
+        elif types[k] in ("int", "int | None") and (isinstance(v, bool) or not isinstance(v, int)):
+            if not (v is None and types[k] == "int | None"):
+                raise ValueError(f"{source}: {k}={v!r} is not an integer")
+        elif types[k] == "bool" and not isinstance(v, bool):
+            raise ValueError(f"{source}: {k}={v!r} is not true or false")
     return TrainConfig(**coerced)
 
 
