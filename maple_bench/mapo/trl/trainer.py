@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from typing import Any
 
 import torch
@@ -98,6 +99,7 @@ class MapoGRPOTrainer(GRPOTrainer):
             assert ds is not None  # names is not None
             strata = [str(v) for v in ds[column]]
             self._mapo_order = _stratum_order(strata)
+            self._mapo_counts = Counter(strata)  # prompts per stratum: dynamic curriculum shares
             if self.args.curriculum == "static" and set(strata) - set(TAG_NAMES):
                 bad = sorted(set(strata) - set(TAG_NAMES))[:3]
                 raise ValueError(
@@ -130,19 +132,9 @@ class MapoGRPOTrainer(GRPOTrainer):
             self.args,
             progress=self.state.global_step / max(self.state.max_steps, 1),
             order=self._mapo_order,
-            counts=self._mapo_counts(),
+            counts=self._mapo_counts,
             window=self._mapo_window,
         )
-
-    def _mapo_counts(self) -> dict[str, int]:
-        if not hasattr(self, "_mapo_count_cache"):
-            ds = self.train_dataset
-            assert ds is not None
-            counts: dict[str, int] = {}
-            for v in ds[self.args.strata_column]:
-                counts[str(v)] = counts.get(str(v), 0) + 1
-            self._mapo_count_cache = counts
-        return self._mapo_count_cache
 
     # ------------------------------------------------------------------ rollout batch
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[no-untyped-def]
