@@ -187,6 +187,11 @@ def test_config_yaml(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"c.yaml: adaptive_weights='maybe' is not true or false"):
         load_config(p)
     assert load_config(p.parent / "c.yaml", ["adaptive_weights=true"]).adaptive_weights
+    p.write_text("lr: [1e-3\n")
+    with pytest.raises(ValueError, match=r"c.yaml: not valid YAML"):
+        load_config(p)
+    with pytest.raises(ValueError, match=r"override 'lr=\[1': the value is not valid YAML"):
+        load_config("mupo", ["lr=[1"])
 
 
 # ----------------------------------------------------------------------------- sampler

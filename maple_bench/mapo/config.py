@@ -352,7 +352,10 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ValueError(f"override {text!r} must look like key=value")
     key, raw = text.split("=", 1)
-    value = yaml.safe_load(raw) if raw != "" else None
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as e:
+        raise ValueError(f"override {text!r}: the value is not valid YAML") from e
     return key.strip(), value
 
 
@@ -376,7 +379,10 @@ def load_config(
             raise FileNotFoundError(
                 f"config {spec!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file"
             )
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: not valid YAML ({' '.join(str(e).split())})") from e
         if not isinstance(loaded, dict):
             raise ValueError(
                 f"{path}: expected a mapping of config keys, got {type(loaded).__name__}"
