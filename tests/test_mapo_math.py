@@ -384,3 +384,53 @@ def test_g_ma_by_hand() -> None:
         out.loss, torch.ones(4, 1), mode="sample", num_samples=4, num_tokens=4, max_len=1, weights=c
     ).backward()
     close(logp.grad.flatten(), [-1 / 3, -1 / 3, -1 / 3, -1.0])
+
+
+def test_rollout_plan_weights_from_loss_rows_then_window_update() -> None:
+    from maple_bench.mapo.config import TrainConfig
+    from maple_bench.mapo.plan import rollout_plan
+
+    cfg = TrainConfig(advantages="global", filter="early", adaptive_weights=True)
+    # group 0 (V) all 1 -> filtered; groups 1 (V) and 2 (A) mixed -> kept
+    rewards = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 1.0])
+    names = ["V", "V", "V", "V", "A", "A"]
+    groups = torch.tensor([0, 0, 1, 1, 2, 2])
+    window = RewardWindow(8)
+    drop = torch.tensor([False, False, False, False, False, True])
+    plan = rollout_plan(
+        cfg,
+        rewards,
+        names,
+        groups=groups,
+        strata=torch.tensor([0, 0, 0, 0, 1, 1]),
+        window=window,
+        drop=drop,
+    )
+    assert plan.keep.tolist() == [False, False, True, True, True, True]
+    assert plan.loss.tolist() == [False, False, True, True, True, False]
+    # loss rows: V twice, A once -> shares 2/3, 1/3; both windows empty -> equal D -> w = 1
+    assert plan.weights == pytest.approx({"V": 1.0, "A": 1.0})
+    # the window saw every row, filtered or dropped
+    assert window.counts("V") == (3.0, 1.0) and window.counts("A") == (1.0, 1.0)
+
+
+def test_curriculum_plan_static_and_dynamic() -> None:
+    from maple_bench.mapo.config import TrainConfig
+    from maple_bench.mapo.plan import curriculum_plan
+
+    window = RewardWindow(8)
+    window.update(["V", "V", "A", "A"], [1.0, 1.0, 0.0, 0.0])  # A is harder
+    static = TrainConfig(curriculum="static")
+    allowed, w, order = curriculum_plan(
+        static, progress=0.0, order=["V", "A"], counts={"V": 3, "A": 1}, window=window
+    )
+    assert allowed == {"V", "A", "S"} and w is None and order is None
+    dynamic = TrainConfig(curriculum="dynamic", sampler="stratified")
+    allowed, w, order = curriculum_plan(
+        dynamic, progress=0.0, order=["V", "A"], counts={"V": 3, "A": 1}, window=window
+    )
+    assert allowed is None and list(order or ()) == ["A", "V"]
+    assert (
+        w is not None and w["A"] / 0.25 > w["V"] / 0.75
+    )  # the harder tag gets more than its share
+    assert 0.75 * (w["V"] / 0.75) + 0.25 * (w["A"] / 0.25) == pytest.approx(1.0)

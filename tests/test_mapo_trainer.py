@@ -180,6 +180,18 @@ def test_config_yaml(tmp_path: Path) -> None:
     p.write_text("grup_size: 2\n")
     with pytest.raises(ValueError, match=r"c.yaml: unknown key 'grup_size'"):
         load_config(p)
+    p.write_text("group_size: two\n")
+    with pytest.raises(ValueError, match=r"c.yaml: group_size='two' is not an integer"):
+        load_config(p)
+    p.write_text("adaptive_weights: maybe\n")
+    with pytest.raises(ValueError, match=r"c.yaml: adaptive_weights='maybe' is not true or false"):
+        load_config(p)
+    assert load_config(p.parent / "c.yaml", ["adaptive_weights=true"]).adaptive_weights
+    p.write_text("lr: [1e-3\n")
+    with pytest.raises(ValueError, match=r"c.yaml: not valid YAML"):
+        load_config(p)
+    with pytest.raises(ValueError, match=r"override 'lr=\[1': the value is not valid YAML"):
+        load_config("mupo", ["lr=[1"])
 
 
 # ----------------------------------------------------------------------------- sampler

@@ -336,6 +336,12 @@ def from_dict(values: dict[str, Any], *, source: str = "config") -> TrainConfig:
                 coerced[k] = float(v)
             except ValueError as e:
                 raise ValueError(f"{source}: {k}={v!r} is not a number") from e
+        # int and bool fields: a wrong type would otherwise surface as a TypeError deep inside
+        elif types[k] in ("int", "int | None") and (isinstance(v, bool) or not isinstance(v, int)):
+            if not (v is None and types[k] == "int | None"):
+                raise ValueError(f"{source}: {k}={v!r} is not an integer")
+        elif types[k] == "bool" and not isinstance(v, bool):
+            raise ValueError(f"{source}: {k}={v!r} is not true or false")
     return TrainConfig(**coerced)
 
 
@@ -346,7 +352,10 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ValueError(f"override {text!r} must look like key=value")
     key, raw = text.split("=", 1)
-    value = yaml.safe_load(raw) if raw != "" else None
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as e:
+        raise ValueError(f"override {text!r}: the value is not valid YAML") from e
     return key.strip(), value
 
 
@@ -370,7 +379,10 @@ def load_config(
             raise FileNotFoundError(
                 f"config {spec!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file"
             )
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: not valid YAML ({' '.join(str(e).split())})") from e
         if not isinstance(loaded, dict):
             raise ValueError(
                 f"{path}: expected a mapping of config keys, got {type(loaded).__name__}"

@@ -51,15 +51,14 @@ from typing import Any
 import torch
 
 from maple_bench.mapo import checkpoint as ckpt
-from maple_bench.mapo.advantages import filtered_advantages
 from maple_bench.mapo.batching import split_minibatches
 from maple_bench.mapo.config import TrainConfig
-from maple_bench.mapo.curriculum import dynamic_order, static_sizes, static_stage
 from maple_bench.mapo.kl import k3
 from maple_bench.mapo.loss import aggregate, clip_fractions, clipped_surrogate
 from maple_bench.mapo.metrics import MetricsLog, plot_curves, read_metrics, step_row
+from maple_bench.mapo.plan import Plan, curriculum_plan, rollout_plan
 from maple_bench.mapo.sampler import TagSampler
-from maple_bench.mapo.weights import RewardWindow, adaptive_weights, per_sample_weights
+from maple_bench.mapo.weights import RewardWindow, per_sample_weights
 from maple_bench.modality import BLIND, TAG_NAMES, VAS, parse_tag
 
 log = logging.getLogger(__name__)
@@ -561,21 +560,14 @@ class MapoTrainer:
         self.acc.end_training()
 
     # ------------------------------------------------------------------ one rollout batch
-    def _allowed_tags(self) -> tuple[set[str] | None, list[str] | None, dict[str, float] | None]:
-        cfg = self.cfg
-        if cfg.curriculum == "static":
-            stage = static_stage(self.step / cfg.max_steps, cfg.curriculum_boundaries)
-            sizes = static_sizes(stage, cumulative=cfg.curriculum_cumulative)
-            return {t for t in TAG_NAMES if len(t) in sizes}, None, None
-        if cfg.curriculum == "dynamic":
-            present = list(self.sampler.order)
-            d = self.window.difficulties(present)
-            shares = {t: self.sampler.counts[t] / len(self.samples) for t in present}
-            w = adaptive_weights(
-                d, shares, tau=cfg.weight_tau, w_min=cfg.weight_min, w_max=cfg.weight_max
-            )
-            return None, dynamic_order(d, TAG_NAMES), {t: shares[t] * w[t] for t in present}
-        return None, None, None
+    def _plan(self) -> Plan:
+        return curriculum_plan(
+            self.cfg,
+            progress=self.step / self.cfg.max_steps,
+            order=self.sampler.order,
+            counts=self.sampler.counts,
+            window=self.window,
+        )
 
     def _prompt(self, sample: Any) -> Any:
         from maple_bench.present import present
@@ -645,7 +637,7 @@ class MapoTrainer:
 
         cfg, G, acc = self.cfg, self.cfg.group_size, self.acc
         t_start = time.perf_counter()
-        allowed, order, quota_w = self._allowed_tags()
+        allowed, quota_w, order = self._plan()
         batch = self.sampler.next_batch(allowed=allowed, weights=quota_w, order=order)
         rank, world = acc.process_index, acc.num_processes
         positions = list(range(rank, len(batch), world))
@@ -686,31 +678,18 @@ class MapoTrainer:
         g_groups = self._gather(groups)[order_idx]
         g_ntok = self._gather(ro.mask.sum(-1).float())[order_idx]
         g_trunc = self._gather(truncated.long())[order_idx].bool()
-        g_adv, g_keep = filtered_advantages(
+        g_tag_names = [TAG_NAMES[i] for i in g_tags.tolist()]
+        # g_loss: rows that enter the loss: kept, and (optionally) not truncated
+        plan = rollout_plan(
+            cfg,
             g_rewards,
-            mode=cfg.advantages,
-            filter=cfg.filter,
+            g_tag_names,
             groups=g_groups,
             strata=g_tags,
-            eps=cfg.adv_eps,
-            min_size=cfg.min_stratum_size,
-            scale=cfg.scale_advantages,
+            window=self.window,
+            drop=g_trunc if cfg.mask_truncated_completions else None,
         )
-        # rows that enter the loss: kept, and (optionally) not truncated
-        g_loss = g_keep & ~g_trunc if cfg.mask_truncated_completions else g_keep
-        g_tag_names = [TAG_NAMES[i] for i in g_tags.tolist()]
-        weights = None
-        if cfg.adaptive_weights:
-            kept_tags = [t for t, k in zip(g_tag_names, g_loss.tolist()) if k]
-            shares = {t: kept_tags.count(t) / max(len(kept_tags), 1) for t in set(kept_tags)}
-            weights = adaptive_weights(
-                self.window.difficulties(shares),
-                shares,
-                tau=cfg.weight_tau,
-                w_min=cfg.weight_min,
-                w_max=cfg.weight_max,
-            )
-        self.window.update(g_tag_names, g_rewards.tolist())
+        g_adv, g_keep, g_loss, weights = plan.adv, plan.keep, plan.loss, plan.weights
         # `early`: filtered rows skip the loss pass; `late` / `none`: every row runs, c_j = 0
         run_rows = (
             g_loss.nonzero().flatten() if cfg.filter == "early" else torch.arange(len(g_keep))

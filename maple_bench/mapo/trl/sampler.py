@@ -16,14 +16,12 @@ generation earlier; that is the same on every process, so batches stay identical
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from torch.utils.data import Sampler
 
+from maple_bench.mapo.plan import Plan
 from maple_bench.mapo.sampler import TagSampler
-
-Plan = tuple[set[str] | None, Mapping[str, float] | None, Sequence[str] | None]
-"""(allowed strata or None for all, quota weights or None, round-robin order or None)."""
 
 
 class StratifiedRepeatSampler(Sampler[int]):

@@ -32,16 +32,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from typing import Any
 
 import torch
 from trl import GRPOTrainer
 
-from maple_bench.mapo.advantages import advantage_stats, filtered_advantages
-from maple_bench.mapo.curriculum import dynamic_order, static_sizes, static_stage
+from maple_bench.mapo.advantages import advantage_stats
+from maple_bench.mapo.plan import Plan, curriculum_plan, rollout_plan
 from maple_bench.mapo.trl.config import MapoGRPOConfig
-from maple_bench.mapo.trl.sampler import Plan, StratifiedRepeatSampler
-from maple_bench.mapo.weights import RewardWindow, adaptive_weights, per_sample_weights
+from maple_bench.mapo.trl.sampler import StratifiedRepeatSampler
+from maple_bench.mapo.weights import RewardWindow, per_sample_weights
 from maple_bench.modality import TAG_NAMES
 
 MAPO_STATE = "mapo_state.json"
@@ -98,6 +99,7 @@ class MapoGRPOTrainer(GRPOTrainer):
             assert ds is not None  # names is not None
             strata = [str(v) for v in ds[column]]
             self._mapo_order = _stratum_order(strata)
+            self._mapo_counts = Counter(strata)  # prompts per stratum: dynamic curriculum shares
             if self.args.curriculum == "static" and set(strata) - set(TAG_NAMES):
                 bad = sorted(set(strata) - set(TAG_NAMES))[:3]
                 raise ValueError(
@@ -126,32 +128,13 @@ class MapoGRPOTrainer(GRPOTrainer):
 
     def _mapo_plan(self) -> Plan:
         """Allowed strata, quota weights and order for the next generation batch (curriculum)."""
-        cfg = self.args
-        if cfg.curriculum == "static":
-            progress = self.state.global_step / max(self.state.max_steps, 1)
-            stage = static_stage(progress, cfg.curriculum_boundaries)
-            sizes = static_sizes(stage, cumulative=cfg.curriculum_cumulative)
-            return {t for t in self._mapo_order if len(t) in sizes}, None, None
-        if cfg.curriculum == "dynamic":
-            sampler_counts = self._mapo_counts()
-            total = sum(sampler_counts.values())
-            shares = {t: n / total for t, n in sampler_counts.items()}
-            d = self._mapo_window.difficulties(shares)
-            w = adaptive_weights(
-                d, shares, tau=cfg.weight_tau, w_min=cfg.weight_min, w_max=cfg.weight_max
-            )
-            return None, {t: shares[t] * w[t] for t in shares}, dynamic_order(d, self._mapo_order)
-        return None, None, None
-
-    def _mapo_counts(self) -> dict[str, int]:
-        if not hasattr(self, "_mapo_count_cache"):
-            ds = self.train_dataset
-            assert ds is not None
-            counts: dict[str, int] = {}
-            for v in ds[self.args.strata_column]:
-                counts[str(v)] = counts.get(str(v), 0) + 1
-            self._mapo_count_cache = counts
-        return self._mapo_count_cache
+        return curriculum_plan(
+            self.args,
+            progress=self.state.global_step / max(self.state.max_steps, 1),
+            order=self._mapo_order,
+            counts=self._mapo_counts,
+            window=self._mapo_window,
+        )
 
     # ------------------------------------------------------------------ rollout batch
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[no-untyped-def]
@@ -192,27 +175,10 @@ class MapoGRPOTrainer(GRPOTrainer):
         strata = torch.tensor([order.index(s) for s in names])
         groups = torch.arange(len(names)) // self.num_generations
         if cfg.mapo_active:
-            adv, keep = filtered_advantages(
-                rewards,
-                mode=cfg.advantages,
-                filter=cfg.filter or "none",
-                groups=groups,
-                strata=strata,
-                eps=cfg.adv_eps,
-                min_size=cfg.min_stratum_size,
-                scale=cfg.scale_advantages,
+            plan = rollout_plan(
+                cfg, rewards, names, groups=groups, strata=strata, window=self._mapo_window
             )
-            self._mapo_weights = None
-            if cfg.adaptive_weights:
-                kept = [s for s, k in zip(names, keep.tolist()) if k]
-                shares = {s: kept.count(s) / max(len(kept), 1) for s in set(kept)}
-                self._mapo_weights = adaptive_weights(
-                    self._mapo_window.difficulties(shares),
-                    shares,
-                    tau=cfg.weight_tau,
-                    w_min=cfg.weight_min,
-                    w_max=cfg.weight_max,
-                )
+            adv, keep, self._mapo_weights = plan.adv, plan.keep, plan.weights
             self._mapo_names = order
             device = output["advantages"].device
             output["advantages"] = adv[sl].to(device)  # c_j folded in by _prepare_inputs
@@ -221,7 +187,7 @@ class MapoGRPOTrainer(GRPOTrainer):
         else:
             adv = acc.gather(output["advantages"]).cpu()
             keep = torch.ones(len(names), dtype=torch.bool)
-        self._mapo_window.update(names, rewards.tolist())
+            self._mapo_window.update(names, rewards.tolist())
         self._mapo_log(names, rewards, adv, keep)
         return output
 
